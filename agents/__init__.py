@@ -1,0 +1,73 @@
+"""spikegym agents: one protocol (``agents.base.Agent``), a shared core (``agents.core``), a module per rule.
+
+>>> import gymnasium as gym, envs
+>>> from agents import make_agent
+>>> env = gym.make("spikegym/DNMS-v0")
+>>> agent = make_agent("miconi", env, seeds=[0])
+"""
+
+from __future__ import annotations
+
+import importlib
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+import gymnasium as gym
+import torch
+
+from agents.base import Agent, PolicyPredictor, transition_info
+
+# name -> (module:class, module:config class). Imported lazily so that one rule's import cost or
+# optional dependency never touches the others.
+AGENTS: dict[str, tuple[str, str]] = {
+    "miconi": ("agents.miconi:MiconiAgent", "agents.miconi:MiconiConfig"),
+}
+
+
+def _load(path: str) -> Any:
+    module, attr = path.split(":")
+    return getattr(importlib.import_module(module), attr)
+
+
+def agent_classes(name: str) -> tuple[type[Agent], Any]:
+    """The agent class and its config class for a registered name."""
+    if name not in AGENTS:
+        raise ValueError(f"unknown agent {name!r}; available agents: {sorted(AGENTS)}")
+    agent_path, config_path = AGENTS[name]
+    return _load(agent_path), _load(config_path)
+
+
+def make_agent(
+    name: str,
+    env: gym.Env | gym.vector.VectorEnv,
+    *,
+    seeds: Sequence[int] = (0,),
+    device: torch.device | str = "cpu",
+    config: Mapping[str, Any] | None = None,
+) -> Agent:
+    """Builds agent ``name`` sized from ``env``'s spaces, with one network per seed.
+
+    ``config`` holds the rule's parameters (optionally ``preset``: a named preset applied first).
+    ``env`` may be a single env or a vector env; the env's ``dt_ms`` (when it has one) sets the number
+    of network steps per env step.
+    """
+    agent_cls, config_cls = agent_classes(name)
+    if isinstance(env, gym.vector.VectorEnv):
+        obs_space, act_space = env.single_observation_space, env.single_action_space
+        if len(seeds) != env.num_envs:
+            raise ValueError(f"{len(seeds)} seeds for {env.num_envs} env copies: give one seed per copy")
+    else:
+        obs_space, act_space = env.observation_space, env.action_space
+    env_dt_ms = getattr(env.unwrapped, "dt_ms", None) if hasattr(env, "unwrapped") else None
+    env_dt_ms = getattr(env, "dt_ms", env_dt_ms)
+    return agent_cls(
+        obs_space,
+        act_space,
+        config_cls.from_dict(config or {}),
+        seeds=seeds,
+        device=device,
+        env_dt_ms=env_dt_ms,
+    )
+
+
+__all__ = ["AGENTS", "Agent", "PolicyPredictor", "agent_classes", "make_agent", "transition_info"]

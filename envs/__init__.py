@@ -1,0 +1,25 @@
+"""spikegym tasks, registered with Gymnasium under the namespace ``spikegym`` on ``import envs``.
+
+Gymnasium 1.x has no plugin auto-loading, so either import this package first::
+
+    import gymnasium as gym
+    import envs  # noqa: F401  (registers spikegym/*)
+    env = gym.make("spikegym/DNMS-v0")
+
+or let Gymnasium import it for you: ``gym.make("envs:spikegym/DNMS-v0")``.
+"""
+
+from gymnasium.envs.registration import register, registry
+
+NAMESPACE = "spikegym"
+
+
+def _register(name: str, entry_point: str, **kwargs) -> None:
+    env_id = f"{NAMESPACE}/{name}"
+    if env_id not in registry:  # idempotent: importing twice (or reloading) registers once
+        register(id=env_id, entry_point=entry_point, **kwargs)
+
+
+_register("DNMS-v0", "envs.dnms:DNMSEnv", vector_entry_point="envs.dnms:DNMSVectorEnv")
+
+__all__ = ["NAMESPACE"]

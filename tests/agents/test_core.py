@@ -1,0 +1,83 @@
+"""The shared core against its equations."""
+
+import numpy as np
+import pytest
+import torch
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from agents.core import BatchGenerators, OuterProductAccumulator, rate_init, rate_step, running_mean
+from agents.core.noise import sparse_perturbations
+
+
+def test_rate_step_is_forward_euler_with_clamped_units():
+    x0 = torch.tensor([[0.5, -0.2, 0.1, 0.0]])
+    drive = torch.tensor([[1.0, 2.0, -3.0, 0.4]])
+    index, value = torch.tensor([3]), torch.tensor([1.0])
+    state = rate_step(drive, rate_init(x0, index, value), 1 / 30, index, value)
+    expected = x0 + (drive - x0) / 30
+    expected[0, 3] = 1.0
+    torch.testing.assert_close(state.x, expected)
+    torch.testing.assert_close(state.r, torch.tanh(expected))
+
+
+@settings(max_examples=25, deadline=None)
+@given(
+    batch=st.integers(1, 3),
+    n_pre=st.integers(1, 6),
+    n_post=st.integers(1, 6),
+    steps=st.integers(0, 23),
+    chunk=st.integers(1, 8),
+    exponent=st.sampled_from([1, 3]),
+)
+def test_accumulator_equals_the_sum_of_per_step_outer_products(batch, n_pre, n_post, steps, chunk, exponent):
+    gen = torch.Generator().manual_seed(steps)
+    pre = torch.randn(steps, batch, n_pre, generator=gen, dtype=torch.float64)
+    post = torch.randn(steps, batch, n_post, generator=gen, dtype=torch.float64)
+    acc = OuterProductAccumulator(batch, n_pre, n_post, chunk=chunk, exponent=exponent, dtype=torch.float64)
+    naive = torch.zeros(batch, n_pre, n_post, dtype=torch.float64)
+    for t in range(steps):
+        acc.add(pre[t], post[t])
+        naive += torch.einsum("bi,bj->bij", pre[t], post[t]) ** exponent
+    torch.testing.assert_close(acc.read(), naive)
+
+
+def test_accumulator_clear_only_touches_the_masked_networks():
+    acc = OuterProductAccumulator(3, 2, 2, chunk=4)
+    acc.add(torch.ones(3, 2), torch.ones(3, 2))
+    acc.clear(torch.tensor([True, False, True]))
+    total = acc.read()
+    assert total[0].abs().sum() == 0 and total[2].abs().sum() == 0
+    assert torch.all(total[1] == 1)
+
+
+def test_running_mean():
+    torch.testing.assert_close(running_mean(torch.tensor([1.0]), torch.tensor([3.0]), 0.25), torch.tensor([2.5]))
+
+
+def test_each_network_draws_the_same_numbers_whatever_the_batch():
+    alone = BatchGenerators([7]).uniform(5, 3)
+    batched = BatchGenerators([1, 7, 9]).uniform(5, 3)
+    torch.testing.assert_close(batched[1], alone[0])
+    assert not torch.equal(batched[0], batched[1])
+
+
+def test_generator_state_round_trip():
+    gens = BatchGenerators([1, 2])
+    gens.uniform(4)
+    state = gens.get_state()
+    first = gens.normal(6)
+    gens.set_state(state)
+    torch.testing.assert_close(gens.normal(6), first)
+    with pytest.raises(ValueError, match="generator states"):
+        BatchGenerators([1]).set_state(state)
+
+
+def test_sparse_perturbations_rate_and_amplitude():
+    u = torch.rand(200_000, generator=torch.Generator().manual_seed(0))
+    xi = sparse_perturbations(u, probability=0.003, amplitude=16.0)
+    hit = xi != 0
+    assert 0.0025 < hit.float().mean() < 0.0035  # 3 Hz at dt = 1 ms
+    assert xi.abs().max() <= 16.0
+    values = xi[hit].numpy()
+    assert abs(values.mean()) < 1.5 and values.std() == pytest.approx(16 / np.sqrt(3), rel=0.1)  # U(-16, 16)

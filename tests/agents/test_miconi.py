@@ -1,0 +1,213 @@
+"""Miconi's rule against the paper's equations, its batching, reproducibility and checkpoints."""
+
+import numpy as np
+import pytest
+import torch
+from gymnasium import spaces
+
+from agents import make_agent
+from agents.miconi import PRESETS, MiconiAgent, MiconiConfig
+
+OBS = spaces.Box(0.0, 1.0, shape=(2,), dtype=np.float32)
+ACT = spaces.Box(-1.0, 1.0, shape=(1,), dtype=np.float32)
+
+
+def small(**overrides) -> MiconiConfig:
+    values = dict(n_units=12, bias_units=(1, 2, 3), perturbation_probability=0.05)
+    values.update(overrides)
+    return MiconiConfig(**values)
+
+
+def stimulus(steps: int, batch: int, seed: int = 0) -> np.ndarray:
+    rng = np.random.default_rng(seed)
+    return (rng.random((steps, batch, 2)) < 0.3).astype(np.float32)
+
+
+def run_trial(agent: MiconiAgent, obs: np.ndarray, deterministic: bool = False) -> np.ndarray:
+    actions = []
+    for t, o in enumerate(obs):
+        a, _ = agent.predict(o, episode_start=np.full(agent.batch_size, t == 0), deterministic=deterministic)
+        actions.append(a)
+    return np.stack(actions)
+
+
+def test_eligibility_is_the_papers_supralinear_trace():
+    """e_ij = sum_t (r_j(t-1) * (x_i(t) - x_bar_i(t-1)))^3, from step 3 of the trial on."""
+    cfg = small()
+    agent = MiconiAgent(OBS, ACT, cfg, seeds=[3])
+    obs = stimulus(40, 1)
+    r_prev, xbar = None, None
+    naive = torch.zeros(cfg.n_units, cfg.n_units)
+    for t, o in enumerate(obs):
+        agent.predict(o, episode_start=np.array([t == 0]))
+        if t == 0:
+            r_prev, xbar = None, None
+        x, r = agent.state.x[0].clone(), agent.state.r[0].clone()
+        if t >= cfg.eligibility_start_step:
+            naive += torch.outer(x - xbar, r_prev) ** 3  # (post i, pre j)
+        # the agent's x_bar after this step, and r(t) for the next step
+        xbar = agent.x_bar[0].clone()
+        r_prev = r
+        if t == 0:  # x_bar(t=0) follows from x0 (reset sets x_bar = x0) and x(0)
+            pass
+    torch.testing.assert_close(agent.eligibility.read()[0].T, naive, rtol=1e-4, atol=1e-10)
+
+
+def test_end_of_trial_update_is_clipped_reward_deviation_times_eligibility():
+    cfg = small(learning_start_trials=1, learning_rate=500.0, initial_baseline=-0.5, max_weight_change=1e-3)
+    agent = MiconiAgent(OBS, ACT, cfg, seeds=[0, 1])
+    run_trial(agent, stimulus(30, 2))
+    W0, e = agent.W.clone(), agent.eligibility.read().clone()
+    agent.observe(np.array([-0.9, -0.9]), np.array([True, True]), np.array([False, False]), {"condition": ["AB", "AB"]})
+    torch.testing.assert_close(agent.W, W0)  # trial 0 < learning_start_trials: no change
+    assert agent.baseline[0, 0] == pytest.approx(0.75 * -0.5 + 0.25 * -0.9)
+
+    run_trial(agent, stimulus(30, 2, seed=1))
+    W0, e = agent.W.clone(), agent.eligibility.read().clone()
+    R_bar = agent.baseline[:, 0].copy()
+    R = np.array([-0.2, -1.4])
+    agent.observe(R, np.array([True, True]), np.array([False, False]), {"condition": np.array(["AB", "AB"])})
+    N = cfg.n_units
+    for b in range(2):
+        scale = cfg.learning_rate * abs(R_bar[b]) * (R[b] - R_bar[b])
+        expected = (scale * e[b]).clamp(-cfg.max_weight_change, cfg.max_weight_change)
+        torch.testing.assert_close(agent.W[b, :N] - W0[b, :N], expected, rtol=1e-4, atol=1e-7)  # float32 ulp
+        assert (expected.abs() == cfg.max_weight_change).any()  # the clip was exercised
+        torch.testing.assert_close(agent.W[b, N:], W0[b, N:])  # input weights are not plastic
+    assert agent.eligibility.read().abs().sum() == 0  # a trial's trace is spent
+
+
+def test_baselines_are_kept_per_condition():
+    agent = MiconiAgent(OBS, ACT, small(), seeds=[0])
+    for condition, reward in (("AA", -1.0), ("AB", -0.2), ("AA", -1.0)):
+        run_trial(agent, stimulus(5, 1)[:, 0])
+        agent.observe(reward, True, False, {"condition": condition})
+    assert agent.conditions == ["AA", "AB"]
+    assert agent.baseline[0, 0] == pytest.approx(0.25 * -1.0 * 0.75 + 0.25 * -1.0)
+    assert agent.baseline[0, 1] == pytest.approx(0.25 * -0.2)
+
+
+def test_a_network_is_the_same_alone_or_in_a_batch():
+    cfg = small(learning_start_trials=0)
+    batched = MiconiAgent(OBS, ACT, cfg, seeds=[5, 6, 7])
+    alone = MiconiAgent(OBS, ACT, cfg, seeds=[6])
+    for trial in range(3):
+        obs = stimulus(25, 1, seed=trial)
+        a_alone = run_trial(alone, obs[:, 0])
+        a_batch = run_trial(batched, np.repeat(obs, 3, axis=1))
+        np.testing.assert_allclose(a_batch[:, 1], a_alone, rtol=1e-5, atol=1e-6)
+        alone.observe(-0.5 - trial / 10, True, False, {})
+        batched.observe(np.full(3, -0.5 - trial / 10), np.ones(3, bool), np.zeros(3, bool), {})
+    torch.testing.assert_close(batched.W[1], alone.W[0])
+
+
+def test_same_seed_same_weights_and_actions():
+    runs = []
+    for _ in range(2):
+        agent = MiconiAgent(OBS, ACT, small(learning_start_trials=0), seeds=[11, 12])
+        actions = [run_trial(agent, stimulus(20, 2, seed=k)) for k in range(2)]
+        agent.observe(np.array([-0.3, -0.7]), np.ones(2, bool), np.zeros(2, bool), {})
+        runs.append((np.stack(actions), agent.W.clone()))
+    np.testing.assert_array_equal(runs[0][0], runs[1][0])
+    torch.testing.assert_close(runs[0][1], runs[1][1], rtol=0, atol=0)
+
+
+def test_state_dict_round_trip_gives_identical_next_actions():
+    cfg = small(learning_start_trials=0)
+    agent = MiconiAgent(OBS, ACT, cfg, seeds=[1, 2])
+    run_trial(agent, stimulus(15, 2))
+    agent.observe(np.array([-0.4, -0.8]), np.ones(2, bool), np.zeros(2, bool), {"condition": ["AA", "AA"]})
+    run_trial(agent, stimulus(7, 2, seed=3))  # stop mid-trial: neuron state, traces and noise all matter
+    state = agent.state_dict()
+    clone = MiconiAgent(OBS, ACT, cfg, seeds=[1, 2])
+    clone.load_state_dict(state)
+    torch.testing.assert_close(clone.W, agent.W, rtol=0, atol=0)
+    obs = stimulus(30, 2, seed=4)
+    for o in obs:
+        np.testing.assert_array_equal(clone.predict(o)[0], agent.predict(o)[0])
+    torch.testing.assert_close(clone.eligibility.read(), agent.eligibility.read(), rtol=0, atol=0)
+
+
+def test_select_networks_extracts_one_seed():
+    cfg = small()
+    agent = MiconiAgent(OBS, ACT, cfg, seeds=[4, 8])
+    single = MiconiAgent(OBS, ACT, cfg, seeds=[8])
+    single.load_state_dict(agent.select_networks([1]))
+    torch.testing.assert_close(single.W[0], agent.W[1])
+
+
+def test_annarchy_preset_is_sparse_without_self_connections():
+    agent = MiconiAgent(OBS, ACT, PRESETS["annarchy"], seeds=[0])
+    J = agent.J[0]
+    density = (J != 0).float().mean().item()
+    assert 0.08 < density < 0.12
+    assert torch.all(torch.diagonal(J) == 0)
+    assert J[J != 0].std().item() == pytest.approx(1.5 / np.sqrt(0.1 * 200), rel=0.1)
+
+
+def test_paper_preset_weights():
+    agent = MiconiAgent(OBS, ACT, MiconiConfig(), seeds=[0])
+    assert agent.J[0].std().item() == pytest.approx(1.5 / np.sqrt(200), rel=0.05)
+    assert torch.all(agent.W_in[0, 0] == 0)  # the output unit gets no external input in the C++ code
+    assert agent.W_in.abs().max() <= 1
+
+
+def test_deterministic_predict_has_no_perturbations():
+    agent = MiconiAgent(OBS, ACT, small(perturbation_probability=1.0, initial_x_range=0.0), seeds=[0])
+    obs = stimulus(20, 1)
+    quiet = run_trial(agent, obs[:, 0], deterministic=True)
+    again = run_trial(agent, obs[:, 0], deterministic=True)
+    np.testing.assert_array_equal(quiet, again)
+    noisy = run_trial(agent, obs[:, 0], deterministic=False)
+    assert np.abs(noisy - quiet).max() > 0.1
+
+
+def test_eval_mode_changes_nothing():
+    agent = MiconiAgent(OBS, ACT, small(learning_start_trials=0), seeds=[0]).eval()
+    W0 = agent.W.clone()
+    run_trial(agent, stimulus(20, 1)[:, 0])
+    agent.observe(-0.1, True, False, {})
+    torch.testing.assert_close(agent.W, W0, rtol=0, atol=0)
+    assert agent.trials_done[0] == 0
+
+
+def test_node_perturbation_trace():
+    cfg = small(eligibility="node_perturbation", perturbation_start_step=0, eligibility_start_step=0)
+    agent = MiconiAgent(OBS, ACT, cfg, seeds=[2])
+    naive = torch.zeros(cfg.n_units, cfg.n_units)
+    for t, o in enumerate(stimulus(30, 1)[:, 0]):
+        r_prev = agent.state.r[0].clone()
+        pos = agent._noise_pos % agent._noise_chunk
+        agent.predict(o, episode_start=np.array([t == 0]))
+        if t == 0:
+            continue
+        xi = agent._noise[0, pos]
+        naive += torch.outer(r_prev, xi)
+    assert naive.abs().sum() > 0
+    # step 0 restarts the trial, so compare the steps after it
+    torch.testing.assert_close(agent.eligibility.read()[0] - _first_step_term(agent), naive, rtol=1e-4, atol=1e-6)
+
+
+def _first_step_term(agent: MiconiAgent) -> torch.Tensor:
+    return torch.zeros_like(agent.eligibility.read()[0])
+
+
+def test_clear_errors():
+    with pytest.raises(ValueError, match="unknown Miconi parameter"):
+        MiconiConfig.from_dict({"learning_rat": 0.1})
+    with pytest.raises(ValueError, match="unknown Miconi preset"):
+        MiconiConfig.from_dict({"preset": "nope"})
+    with pytest.raises(ValueError, match="connection_probability"):
+        MiconiConfig(connection_probability=0.0)
+    with pytest.raises(ValueError, match="Box action space"):
+        MiconiAgent(OBS, spaces.Discrete(2), small())
+    agent = MiconiAgent(OBS, ACT, small(), seeds=[0, 1])
+    with pytest.raises(ValueError, match="expects shape"):
+        agent.predict(np.zeros(3, np.float32))
+    with pytest.raises(ValueError, match="NaN"):
+        agent.predict(np.full((2, 2), np.nan, np.float32))
+    with pytest.raises(ValueError, match="unknown agent"):
+        make_agent("hebbian-magic", None)
+    other = MiconiAgent(OBS, ACT, small(), seeds=[5])
+    with pytest.raises(ValueError, match="seeds"):
+        other.load_state_dict(agent.state_dict())

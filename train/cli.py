@@ -1,0 +1,402 @@
+"""``python -m train``: run, eval, render and plot spiking agents on spikegym tasks.
+
+python -m train run --task spikegym/DNMS-v0 --agent miconi --episodes 2000 --seeds 20 --out runs/dnms
+python -m train run --config miconi2017 --out runs/miconi2017          # a paper preset
+python -m train eval runs/dnms --episodes 40
+python -m train render --checkpoint runs/dnms --out dnms.gif
+python -m train plot runs/dnms
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import json
+import sys
+from collections.abc import Sequence
+from dataclasses import fields
+from pathlib import Path
+from typing import Any
+
+import gymnasium as gym
+import numpy as np
+import torch
+import yaml
+from gymnasium.vector import AutoresetMode
+from tqdm.auto import tqdm
+
+import envs  # noqa: F401  (registers the spikegym tasks)
+from agents import AGENTS, Agent, make_agent
+from train.checkpoint import load_checkpoint, save_checkpoint, system_info
+from train.config import RunConfig, load_config_file, parse_json_object, preset_names
+from train.loop import rollout
+from train.plots import metric_matrix, plot_run
+from train.tasks import TaskProfile, task_profile
+
+EVAL_SEED_BASE = 1_000_000
+"""Evaluation and probe envs are seeded from here on: disjoint from any training seed."""
+
+RESULT_FILES = ("metrics.csv", "summary.json", "checkpoint")
+
+
+class UsageError(Exception):
+    """A mistake in what the user asked for: printed as one line, exit status 2."""
+
+
+# -- building blocks -----------------------------------------------------------------------------------
+def make_env(task: str, num_envs: int, env_kwargs: dict[str, Any], **kwargs: Any) -> gym.vector.VectorEnv:
+    """``num_envs`` copies of ``task`` as a SAME_STEP vector env (the task's native one when it has it)."""
+    if task.split(":")[-1] not in gym.registry:
+        known = sorted(k for k in gym.registry if k.startswith("spikegym/"))
+        raise UsageError(f"unknown task {task!r}; spikegym tasks: {known}")
+    spec = gym.spec(task)
+    try:
+        if spec.vector_entry_point is not None:  # the task's natively batched env takes the mode as a kwarg
+            return gym.make_vec(task, num_envs=num_envs, vectorization_mode="vector_entry_point",
+                                autoreset_mode=AutoresetMode.SAME_STEP, **env_kwargs, **kwargs)
+        return gym.make_vec(task, num_envs=num_envs, vectorization_mode="sync",
+                            vector_kwargs={"autoreset_mode": AutoresetMode.SAME_STEP}, **env_kwargs, **kwargs)
+    except TypeError as exc:
+        raise UsageError(f"bad --env-kwargs for {task}: {exc}") from exc
+
+
+def build_agent(config: RunConfig, env: gym.vector.VectorEnv) -> Agent:
+    if config.agent not in AGENTS:
+        raise UsageError(f"unknown agent {config.agent!r}; available agents: {sorted(AGENTS)}")
+    try:
+        return make_agent(config.agent, env, seeds=config.seed_list, device=config.device, config=config.agent_config)
+    except (TypeError, ValueError) as exc:
+        raise UsageError(f"bad agent configuration: {exc}") from exc
+
+
+def probe(agent: Agent, config: RunConfig, profile: TaskProfile) -> dict[str, np.ndarray]:
+    """One episode per probe condition with plasticity and exploration off; the agent is left as it was."""
+    saved = agent.state_dict()
+    env = make_env(config.task, agent.batch_size, config.env_kwargs)
+    try:
+        result = rollout(
+            env,
+            agent,
+            len(profile.probe_options),
+            seed=EVAL_SEED_BASE + config.seed_offset,
+            train=False,
+            reset_options=list(profile.probe_options),
+            record_steps=True,
+        )
+    finally:
+        env.close()
+        agent.load_state_dict(saved)
+    first = [r for r in result.episodes if r["seed"] == agent.seeds[0]]
+    first.sort(key=lambda r: r["episode"])
+    return {
+        "actions": np.stack([r["actions"] for r in first]),
+        "targets": np.stack([r["targets"] for r in first]),
+        "observations": np.stack([r["observations"] for r in first]),
+    }
+
+
+def evaluate(agent: Agent, config: RunConfig, episodes: int, profile: TaskProfile, seed: int) -> list[dict[str, Any]]:
+    """``episodes`` episodes per network with plasticity and exploration off; the agent is left as it was."""
+    saved = agent.state_dict()
+    env = make_env(config.task, agent.batch_size, config.env_kwargs)
+    try:
+        return rollout(env, agent, episodes, seed=seed, train=False, metrics=profile.episode_metrics).episodes
+    finally:
+        env.close()
+        agent.load_state_dict(saved)
+
+
+def write_csv(path: Path, rows: list[dict[str, Any]], columns: Sequence[str], append: bool = False) -> None:
+    new = not append or not path.exists()
+    with open(path, "a" if append else "w", newline="") as f:
+        writer = csv.DictWriter(f, fieldnames=list(columns), extrasaction="ignore")
+        if new:
+            writer.writeheader()
+        writer.writerows(rows)
+
+
+def summarize(
+    config: RunConfig, rows: list[dict[str, Any]], profile: TaskProfile, wall_s: float, steps: int
+) -> dict[str, Any]:
+    seeds, returns = metric_matrix(rows, "return")
+    summary: dict[str, Any] = {
+        "config": config.to_dict(),
+        "episodes_per_seed": int(returns.shape[1]),
+        "seeds": seeds,
+        "wall_s": round(wall_s, 2),
+        "episodes_per_s": round(returns.size / wall_s, 2) if wall_s > 0 else None,
+        "env_steps_per_s": round(steps / wall_s, 1) if wall_s > 0 else None,
+        "mean_return_last_100": round(float(np.nanmean(returns[:, -100:])), 4),
+        "system": system_info(),
+    }
+    if profile.summary is not None:
+        matrices = {
+            m: metric_matrix(rows, m)[1]
+            for m in profile.episode_metrics
+            if m in rows[0] and isinstance(rows[0][m], (int, float))
+        }
+        summary["headline"] = profile.summary(matrices)
+    return summary
+
+
+# -- commands ------------------------------------------------------------------------------------------
+def cmd_run(args: argparse.Namespace) -> int:
+    values: dict[str, Any] = load_config_file(args.config) if args.config else {}
+    for f in fields(RunConfig):
+        given = getattr(args, f.name, None)
+        if given is not None:
+            values[f.name] = given
+    config = RunConfig.from_dict(values, source=args.config or "command line")
+    out = Path(args.out)
+    existing = [name for name in RESULT_FILES if (out / name).exists()]
+    if existing and not args.force:
+        raise UsageError(f"{out} already holds results ({', '.join(existing)}); choose another --out or add --force")
+    out.mkdir(parents=True, exist_ok=True)
+    if config.threads:
+        torch.set_num_threads(config.threads)
+    profile = task_profile(config.task)
+    (out / "config.yaml").write_text(yaml.safe_dump(config.to_dict(), sort_keys=False))
+
+    env = make_env(config.task, config.seeds, config.env_kwargs)
+    agent = build_agent(config, env)
+    before = probe(agent, config, profile)
+    columns = ["seed", "episode", "return", "length", *profile.episode_metrics]
+    write_csv(out / "metrics.csv", [], columns)
+    if config.eval_every:
+        write_csv(out / "evaluations.csv", [], ["after_episodes", *columns])
+    rows: list[dict[str, Any]] = []
+    bar = tqdm(
+        total=config.episodes,
+        unit="ep",
+        desc=f"{config.agent} on {config.task}",
+        disable=args.quiet,
+        dynamic_ncols=True,
+    )
+    state = {"done": 0}
+
+    def on_episodes(finished: list[dict[str, Any]]) -> None:
+        rows.extend(finished)
+        write_csv(out / "metrics.csv", finished, columns, append=True)
+        done = min(r["episode"] for r in finished) + 1
+        if done > state["done"]:
+            bar.update(done - state["done"])
+            state["done"] = done
+            recent = [r[profile.curve_metric] for r in rows[-100 * config.seeds :]]
+            bar.set_postfix({f"median {profile.curve_metric}": f"{np.median(recent):.3f}"})
+            if config.eval_every and done % config.eval_every == 0:
+                evals = evaluate(agent, config, config.eval_episodes, profile, EVAL_SEED_BASE + done)
+                write_csv(
+                    out / "evaluations.csv",
+                    [{**r, "after_episodes": done} for r in evals],
+                    ["after_episodes", *columns],
+                    append=True,
+                )
+            if config.checkpoint_every and done % config.checkpoint_every == 0:
+                save_checkpoint(out / "checkpoint", agent, config.to_dict())
+
+    try:
+        result = rollout(
+            env,
+            agent,
+            config.episodes,
+            seed=config.seed_offset,
+            train=True,
+            metrics=profile.episode_metrics,
+            callbacks=[on_episodes],
+        )
+    finally:
+        bar.close()
+        env.close()
+    save_checkpoint(out / "checkpoint", agent, config.to_dict())
+    after = probe(agent, config, profile)
+    np.savez_compressed(
+        out / "probes.npz",
+        names=np.array(profile.probe_names),
+        dt_ms=np.array(getattr(gym.make(config.task, **config.env_kwargs).unwrapped, "dt_ms", 1.0)),
+        **{f"before_{k}": v for k, v in before.items()},
+        **{f"after_{k}": v for k, v in after.items()},
+    )
+    summary = summarize(config, rows, profile, result.wall_s, result.steps)
+    (out / "summary.json").write_text(json.dumps(summary, indent=2))
+    print_summary(summary, out)
+    return 0
+
+
+def print_summary(summary: dict[str, Any], out: Path) -> None:
+    cfg = summary["config"]
+    print(
+        f"\n{cfg['agent']} on {cfg['task']}: {len(summary['seeds'])} seed(s) x {summary['episodes_per_seed']} "
+        f"episodes in {summary['wall_s']:.1f} s ({summary['episodes_per_s']} episodes/s)"
+    )
+    for key, value in summary.get("headline", {}).items():
+        if isinstance(value, dict):
+            shown = {k: v for k, v in value.items() if k != "per_seed"}
+            print(f"  {key}: {shown}")
+    print(f"  results in {out}/ (metrics.csv, summary.json, checkpoint/, probes.npz)")
+
+
+def cmd_eval(args: argparse.Namespace) -> int:
+    agent, run_config = load_checkpoint(args.checkpoint, device=args.device)
+    config = RunConfig.from_dict(run_config)
+    profile = task_profile(config.task)
+    episodes = evaluate(agent, config, args.episodes, profile, EVAL_SEED_BASE + args.seed)
+    out = Path(args.out) if args.out else Path(args.checkpoint)
+    if out.name == "checkpoint":
+        out = out.parent
+    out.mkdir(parents=True, exist_ok=True)
+    columns = ["seed", "episode", "return", "length", *profile.episode_metrics]
+    write_csv(out / "eval.csv", episodes, columns)
+    per_seed = {}
+    for seed in agent.seeds:
+        mine = [e for e in episodes if e["seed"] == seed]
+        per_seed[seed] = {"mean_return": float(np.mean([e["return"] for e in mine]))}
+        for m in profile.episode_metrics:
+            if mine and isinstance(mine[0].get(m), (int, float)):
+                per_seed[seed][f"mean_{m}"] = float(np.mean([e[m] for e in mine]))
+    summary = {
+        "checkpoint": str(args.checkpoint),
+        "episodes_per_seed": args.episodes,
+        "per_seed": per_seed,
+        "mean_return": float(np.mean([e["return"] for e in episodes])),
+    }
+    (out / "eval_summary.json").write_text(json.dumps(summary, indent=2))
+    print(f"evaluated {len(agent.seeds)} network(s) x {args.episodes} episodes, plasticity and noise off:")
+    for seed, stats in per_seed.items():
+        print(f"  seed {seed}: " + ", ".join(f"{k} {v:.4f}" for k, v in stats.items()))
+    print(f"  written to {out / 'eval.csv'} and {out / 'eval_summary.json'}")
+    return 0
+
+
+def cmd_render(args: argparse.Namespace) -> int:
+    if args.checkpoint:
+        agent, run_config = load_checkpoint(args.checkpoint, device="cpu")
+        task, env_kwargs = run_config["task"], run_config.get("env_kwargs", {})
+        if agent.batch_size > 1:  # draw the network of the chosen seed alone
+            index = agent.seeds.index(args.network_seed) if args.network_seed in agent.seeds else 0
+            single, _ = load_checkpoint(args.checkpoint, device="cpu")
+            state = single.select_networks([index])
+            env = gym.make(task, **env_kwargs)
+            agent = make_agent(run_config["agent"], env, seeds=state["seeds"], config=state["extra"].get("config"))
+            env.close()
+            agent.load_state_dict(state)
+    else:
+        if not args.task:
+            raise UsageError("render needs --checkpoint DIR (a trained agent) or --task ID (a random agent)")
+        agent, task, env_kwargs = None, args.task, parse_json_object(args.env_kwargs, "--env-kwargs")
+    to_file = args.out is not None
+    if to_file and Path(args.out).suffix.lower() not in (".gif", ".mp4"):
+        raise UsageError(f"--out must end in .gif or .mp4, got {args.out}")
+    if task.split(":")[-1] not in gym.registry:
+        raise UsageError(f"unknown task {task!r}")
+    env = gym.make(task, render_mode="rgb_array" if to_file else "human", **env_kwargs)
+    frames = []
+    try:
+        for episode in range(args.episodes):
+            obs, _ = env.reset(seed=EVAL_SEED_BASE + args.seed + episode)
+            start, done = True, False
+            if to_file:
+                frames.append(env.render())
+            step = 0
+            while not done:
+                if agent is None:
+                    action = env.action_space.sample()
+                else:
+                    action, _ = agent.predict(obs, episode_start=np.array([start]), deterministic=True)
+                obs, _, terminated, truncated, _ = env.step(action)
+                start, done = False, terminated or truncated
+                step += 1
+                if to_file and (step % args.frame_every == 0 or done):
+                    frames.append(env.render())
+    finally:
+        env.close()
+    if to_file:
+        write_video(Path(args.out), frames, fps=args.fps)
+        print(f"wrote {len(frames)} frames to {args.out}")
+    return 0
+
+
+def write_video(path: Path, frames: list[np.ndarray], fps: int) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    if path.suffix.lower() == ".gif":
+        from PIL import Image
+
+        images = [Image.fromarray(f) for f in frames]
+        images[0].save(path, save_all=True, append_images=images[1:], duration=int(1000 / fps), loop=0)
+        return
+    try:
+        import imageio.v2 as imageio
+    except ImportError as exc:
+        raise UsageError("writing .mp4 needs `pip install imageio imageio-ffmpeg`; or write a .gif") from exc
+    imageio.mimwrite(path, frames, fps=fps)
+
+
+def cmd_plot(args: argparse.Namespace) -> int:
+    for path in plot_run(args.run_dir):
+        print(f"wrote {path}")
+    return 0
+
+
+def cmd_list(args: argparse.Namespace) -> int:
+    print("tasks:  " + ", ".join(sorted(k for k in gym.registry if k.startswith("spikegym/"))))
+    print("agents: " + ", ".join(sorted(AGENTS)))
+    print("config presets (--config): " + ", ".join(preset_names()))
+    return 0
+
+
+# -- argument parsing ----------------------------------------------------------------------------------
+def parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(
+        prog="python -m train", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    sub = p.add_subparsers(dest="command", required=True)
+
+    run = sub.add_parser("run", help="train an agent on a task (writes metrics, summary, checkpoint, probes)")
+    run.add_argument("--config", help=f"a preset name ({', '.join(preset_names())}) or a YAML file")
+    run.add_argument("--out", required=True, help="run directory to write")
+    run.add_argument("--force", action="store_true", help="overwrite results already in --out")
+    run.add_argument("--quiet", action="store_true", help="no progress bar")
+    for f in fields(RunConfig):
+        flag = "--" + f.name.replace("_", "-")
+        kind = {"int": int, "str": str}.get(str(f.type).split(" ")[0], str)
+        if f.name in ("env_kwargs", "agent_config"):
+            run.add_argument(
+                flag, dest=f.name, type=lambda s, fl=flag: parse_json_object(s, fl), help=f.metadata["help"]
+            )
+        else:
+            run.add_argument(flag, dest=f.name, type=kind, help=f"{f.metadata['help']} (default {f.default!r})")
+
+    ev = sub.add_parser("eval", help="evaluate a checkpoint with plasticity off on fresh env seeds")
+    ev.add_argument("checkpoint", help="a run directory or its checkpoint/ directory")
+    ev.add_argument("--episodes", type=int, default=20, help="episodes per network")
+    ev.add_argument("--seed", type=int, default=0, help="evaluation env seed offset")
+    ev.add_argument("--device", default=None, help="torch device (default: the run's)")
+    ev.add_argument("--out", default=None, help="directory for eval.csv (default: the run directory)")
+
+    rn = sub.add_parser("render", help="show an episode in a window, or write it to a .gif/.mp4")
+    rn.add_argument("--checkpoint", help="a trained run directory (its task and agent are used)")
+    rn.add_argument("--task", help="a task id, to watch a random agent")
+    rn.add_argument("--env-kwargs", default="{}", help="JSON object passed to the env (with --task)")
+    rn.add_argument("--out", help="write frames to this .gif or .mp4 instead of opening a window")
+    rn.add_argument("--episodes", type=int, default=1)
+    rn.add_argument("--seed", type=int, default=0, help="env seed offset")
+    rn.add_argument("--network-seed", type=int, default=None, help="which network of a batched run to show")
+    rn.add_argument("--frame-every", type=int, default=20, help="env steps per video frame")
+    rn.add_argument("--fps", type=int, default=25)
+
+    pl = sub.add_parser("plot", help="learning curves and outputs against targets for a run directory")
+    pl.add_argument("run_dir")
+
+    sub.add_parser("list", help="the registered tasks, agents and config presets")
+    return p
+
+
+COMMANDS = {"run": cmd_run, "eval": cmd_eval, "render": cmd_render, "plot": cmd_plot, "list": cmd_list}
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = parser().parse_args(argv)
+    try:
+        return COMMANDS[args.command](args)
+    except (UsageError, ValueError, FileNotFoundError) as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2

@@ -1,0 +1,107 @@
+"""Run configuration: one dataclass is the single source of config-file keys and CLI flags.
+
+Precedence: the dataclass defaults, then a config file (``--config NAME`` from ``train/configs`` or a path),
+then flags given on the command line.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import asdict, dataclass, field, fields
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+CONFIG_DIR = Path(__file__).parent / "configs"
+
+
+@dataclass
+class RunConfig:
+    """A training run: which task, which agent, how long, how many seeds."""
+
+    task: str = field(default="spikegym/DNMS-v0", metadata={"help": "Gymnasium id of the task"})
+    agent: str = field(default="miconi", metadata={"help": "agent name (see `python -m train list`)"})
+    episodes: int = field(default=1000, metadata={"help": "training episodes (trials) per seed"})
+    seeds: int = field(default=1, metadata={"help": "K independent networks, batched as one computation"})
+    seed_offset: int = field(default=0, metadata={"help": "S: the networks use seeds S .. S+K-1"})
+    env_kwargs: dict[str, Any] = field(default_factory=dict, metadata={"help": "JSON object passed to the env"})
+    agent_config: dict[str, Any] = field(
+        default_factory=dict, metadata={"help": 'JSON object of rule parameters, e.g. {"preset": "annarchy"}'}
+    )
+    device: str = field(default="cpu", metadata={"help": "torch device: cpu or cuda"})
+    eval_every: int = field(default=0, metadata={"help": "evaluate (plasticity off) every N episodes; 0: never"})
+    eval_episodes: int = field(default=4, metadata={"help": "episodes per seed in each evaluation"})
+    checkpoint_every: int = field(default=0, metadata={"help": "save a checkpoint every N episodes; 0: at the end"})
+    threads: int = field(default=0, metadata={"help": "torch CPU threads; 0: torch's default"})
+    description: str = field(default="", metadata={"help": "what this run reproduces (free text)"})
+
+    def __post_init__(self) -> None:
+        problems = []
+        for name in ("episodes", "seeds"):
+            value = getattr(self, name)
+            if not isinstance(value, int) or isinstance(value, bool) or value < 1:
+                problems.append(f"{name} must be a positive integer, got {value!r}")
+        for name in ("seed_offset", "eval_every", "eval_episodes", "checkpoint_every", "threads"):
+            value = getattr(self, name)
+            if not isinstance(value, int) or isinstance(value, bool) or value < 0:
+                problems.append(f"{name} must be a non-negative integer, got {value!r}")
+        for name in ("env_kwargs", "agent_config"):
+            if not isinstance(getattr(self, name), dict):
+                problems.append(f"{name} must be a mapping (a JSON object), got {getattr(self, name)!r}")
+        for name in ("task", "agent", "device", "description"):
+            if not isinstance(getattr(self, name), str):
+                problems.append(f"{name} must be a string, got {getattr(self, name)!r}")
+        if problems:
+            raise ValueError("bad run configuration: " + "; ".join(problems))
+
+    @property
+    def seed_list(self) -> list[int]:
+        return list(range(self.seed_offset, self.seed_offset + self.seeds))
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, values: dict[str, Any], source: str = "config") -> RunConfig:
+        known = {f.name for f in fields(cls)}
+        unknown = sorted(set(values) - known)
+        if unknown:
+            raise ValueError(f"{source}: unknown key(s) {unknown}; valid keys: {sorted(known)}")
+        return cls(**values)
+
+
+def preset_names() -> list[str]:
+    return sorted(p.stem for p in CONFIG_DIR.glob("*.yaml"))
+
+
+def config_path(name_or_path: str) -> Path:
+    """A preset name (``train/configs/<name>.yaml``) or a file path."""
+    path = Path(name_or_path)
+    if path.suffix in (".yaml", ".yml", ".json") and path.exists():
+        return path
+    preset = CONFIG_DIR / f"{name_or_path}.yaml"
+    if preset.exists():
+        return preset
+    raise FileNotFoundError(f"no config {name_or_path!r}: give a YAML file path or one of the presets {preset_names()}")
+
+
+def load_config_file(name_or_path: str) -> dict[str, Any]:
+    path = config_path(name_or_path)
+    try:
+        values = json.loads(path.read_text()) if path.suffix == ".json" else yaml.safe_load(path.read_text())
+    except (yaml.YAMLError, json.JSONDecodeError) as exc:
+        raise ValueError(f"{path}: not valid YAML/JSON ({exc})") from exc
+    if not isinstance(values, dict):
+        raise ValueError(f"{path}: a config file must be a mapping of keys to values, got {type(values).__name__}")
+    return values
+
+
+def parse_json_object(text: str, flag: str) -> dict[str, Any]:
+    try:
+        value = json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise ValueError(f"{flag} must be a JSON object such as '{{\"key\": 1}}': {exc}") from exc
+    if not isinstance(value, dict):
+        raise ValueError(f"{flag} must be a JSON object such as '{{\"key\": 1}}', got {text!r}")
+    return value

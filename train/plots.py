@@ -1,0 +1,167 @@
+"""Figures of a run directory: learning curves across seeds, and outputs against targets.
+
+Files read (written by ``python -m train run``): ``metrics.csv``, ``summary.json`` and ``probes.npz``.
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+from pathlib import Path
+from typing import Any
+
+import matplotlib
+
+matplotlib.use("Agg")  # files only; never needs a display
+import matplotlib.pyplot as plt
+import numpy as np
+
+from train.tasks import task_profile
+
+BEFORE, AFTER, TARGET = "#9aa5b1", "#d1495b", "#222222"
+
+
+def read_metrics(path: str | Path) -> list[dict[str, Any]]:
+    """Rows of a metrics CSV with numbers parsed."""
+    rows = []
+    with open(path, newline="") as f:
+        for row in csv.DictReader(f):
+            parsed: dict[str, Any] = {}
+            for key, value in row.items():
+                try:
+                    parsed[key] = int(value)
+                except ValueError:
+                    try:
+                        parsed[key] = float(value)
+                    except ValueError:
+                        parsed[key] = value
+            rows.append(parsed)
+    return rows
+
+
+def metric_matrix(rows: list[dict[str, Any]], metric: str) -> tuple[list[int], np.ndarray]:
+    """(seeds, values (n_seeds, n_episodes)) of ``metric``, episodes in order; missing entries are NaN."""
+    seeds = sorted({r["seed"] for r in rows})
+    n_episodes = max(r["episode"] for r in rows) + 1
+    out = np.full((len(seeds), n_episodes), np.nan)
+    where = {s: i for i, s in enumerate(seeds)}
+    for r in rows:
+        out[where[r["seed"]], r["episode"]] = float(r[metric])
+    return seeds, out
+
+
+def plot_learning_curve(run_dir: str | Path, out: str | Path | None = None) -> Path:
+    """Median and interquartile range across seeds of the task's curve metric, per episode."""
+    run_dir = Path(run_dir)
+    config = json.loads((run_dir / "summary.json").read_text()).get("config", {})
+    profile = task_profile(config.get("task", ""))
+    rows = read_metrics(run_dir / "metrics.csv")
+    metric = profile.curve_metric if profile.curve_metric in rows[0] else "return"
+    seeds, values = metric_matrix(rows, metric)
+    episodes = np.arange(1, values.shape[1] + 1)
+    q25, med, q75 = np.nanpercentile(values, [25, 50, 75], axis=0)
+
+    fig, ax = plt.subplots(figsize=(8, 4.2), layout="constrained")
+    ax.fill_between(episodes, q25, q75, color="#c7d3e0", label="interquartile range", linewidth=0)
+    ax.plot(episodes, med, color="#1f3b5a", linewidth=0.8, label=f"median over {len(seeds)} seed(s)")
+    window = max(1, min(100, values.shape[1] // 20))
+    if window > 1:
+        smooth = np.convolve(med, np.ones(window) / window, mode="valid")
+        ax.plot(episodes[window - 1 :], smooth, color=AFTER, linewidth=2, label=f"median, {window}-episode mean")
+    summary = json.loads((run_dir / "summary.json").read_text())
+    crit = summary.get("headline", {}).get("trials_to_criterion", {})
+    if crit.get("median") is not None:
+        ax.axvline(
+            crit["median"], color="#2a9d8f", linewidth=1.5, label=f"median trials to criterion: {crit['median']:.0f}"
+        )
+        for q in ("q25", "q75"):
+            if crit.get(q) is not None:
+                ax.axvline(crit[q], color="#2a9d8f", linewidth=1, linestyle=":")
+    if metric == "error":
+        ax.axhline(1.0, color="#888888", linewidth=0.8, linestyle="--")
+        ax.set_ylim(0, 2)
+    ax.set_xlim(1, episodes[-1])
+    ax.set_xlabel("trial" if metric == "error" else "episode")
+    ax.set_ylabel(metric)
+    ax.set_title(f"{config.get('agent', '')} on {config.get('task', '')}: learning curve")
+    ax.legend(loc="upper right", frameon=False, fontsize=9)
+    ax.grid(alpha=0.25)
+    out = Path(out) if out else run_dir / "figures" / "learning_curve.png"
+    out.parent.mkdir(parents=True, exist_ok=True)
+    fig.savefig(out, dpi=130)
+    plt.close(fig)
+    return out
+
+
+def plot_probes(run_dir: str | Path, out: str | Path | None = None) -> Path:
+    """Network output against target for each probe episode (trial condition), before and after learning."""
+    run_dir = Path(run_dir)
+    data = np.load(run_dir / "probes.npz", allow_pickle=False)
+    names = [str(n) for n in data["names"]]
+    dt_ms = float(data["dt_ms"])
+    config = json.loads((run_dir / "summary.json").read_text()).get("config", {})
+    cols = 2 if len(names) > 1 else 1
+    rows = int(np.ceil(len(names) / cols))
+    fig, axes = plt.subplots(
+        rows, cols, figsize=(6 * cols, 2.8 * rows), squeeze=False, sharex=True, layout="constrained"
+    )
+    for k, name in enumerate(names):
+        ax = axes[k // cols, k % cols]
+        obs = data["after_observations"][k]  # (T, n_in), the same stimulus before and after
+        t = np.arange(obs.shape[0]) * dt_ms
+        for channel in range(obs.shape[1]):
+            on = obs[:, channel] > 0
+            if on.any():
+                ax.fill_between(
+                    t,
+                    -1.05,
+                    1.05,
+                    where=on,
+                    color=f"C{channel + 2}",
+                    alpha=0.12,
+                    linewidth=0,
+                    label=f"input {chr(ord('A') + channel)}" if k == 0 else None,
+                )
+        ax.plot(
+            t, data["before_actions"][k][:, 0], color=BEFORE, linewidth=1.2, label="before learning" if k == 0 else None
+        )
+        ax.plot(
+            t, data["after_actions"][k][:, 0], color=AFTER, linewidth=1.6, label="after learning" if k == 0 else None
+        )
+        ax.plot(
+            t,
+            data["after_targets"][k][:, 0],
+            color=TARGET,
+            linewidth=2.2,
+            linestyle="--",
+            label="target" if k == 0 else None,
+        )
+        ax.set_ylim(-1.1, 1.1)
+        ax.set_title(f"trial {name}", fontsize=10)
+        ax.grid(alpha=0.2)
+        if k % cols == 0:
+            ax.set_ylabel("output r")
+        if k // cols == rows - 1:
+            ax.set_xlabel("time (ms)")
+    fig.legend(loc="outside upper center", ncol=5, frameon=False, fontsize=9)
+    fig.suptitle(
+        f"{config.get('agent', '')} on {config.get('task', '')}: output vs target (no exploration noise)",
+        fontsize=11,
+        y=1.08,
+    )
+    out = Path(out) if out else run_dir / "figures" / "outputs.png"
+    out.parent.mkdir(parents=True, exist_ok=True)
+    fig.savefig(out, dpi=130, bbox_inches="tight")
+    plt.close(fig)
+    return out
+
+
+def plot_run(run_dir: str | Path) -> list[Path]:
+    """Every figure a run directory supports."""
+    run_dir = Path(run_dir)
+    if not (run_dir / "metrics.csv").exists():
+        raise FileNotFoundError(f"{run_dir} is not a run directory (no metrics.csv): run `python -m train run` first")
+    written = [plot_learning_curve(run_dir)]
+    if (run_dir / "probes.npz").exists():
+        written.append(plot_probes(run_dir))
+    return written

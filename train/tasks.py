@@ -1,0 +1,103 @@
+"""What the training side knows about each task: its per-episode metrics, its probe episodes, its summary.
+
+Everything else about a task comes from Gymnasium (spaces, ``dt_ms``, rendering). A task missing here gets
+the generic profile: returns and lengths only.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+
+@dataclass(frozen=True)
+class TaskProfile:
+    """Training-side description of a task."""
+
+    episode_metrics: tuple[str, ...] = ()
+    """Keys of the last step's info recorded per episode (besides return and length)."""
+    curve_metric: str = "return"
+    """The per-episode column drawn as the learning curve."""
+    lower_is_better: bool = False
+    """Whether a smaller ``curve_metric`` is better (errors) or a larger one (returns)."""
+    probe_options: Sequence[Mapping[str, Any]] = field(default_factory=lambda: [{}])
+    """``reset(options=...)`` of the probe episodes recorded before and after learning (one per condition)."""
+    probe_names: Sequence[str] = ("episode",)
+    """A label per probe episode."""
+    summary: Callable[[Mapping[str, np.ndarray]], dict[str, Any]] | None = None
+    """Headline figures from the per-seed metric arrays (each (n_seeds, n_episodes))."""
+
+
+def trials_to_criterion(
+    errors: np.ndarray, threshold: float = 1.0, window: int = 100, fraction: float = 0.95
+) -> np.ndarray:
+    """Trials until at least ``fraction`` of the last ``window`` trials had error < ``threshold``.
+
+    Miconi (2017): criterion = 95 of 100 consecutive trials with error < 1. ``errors`` is
+    (n_seeds, n_trials); the result is the 1-based trial count at which the criterion is first met, NaN
+    for seeds that never meet it.
+    """
+    errors = np.atleast_2d(np.asarray(errors, dtype=float))
+    good = (errors < threshold).astype(np.int64)
+    needed = int(np.ceil(fraction * window - 1e-9))
+    out = np.full(errors.shape[0], np.nan)
+    if errors.shape[1] < window:
+        return out
+    csum = np.concatenate([np.zeros((errors.shape[0], 1), np.int64), np.cumsum(good, axis=1)], axis=1)
+    in_window = csum[:, window:] - csum[:, :-window]  # trials window-1 .. end, each over its last `window`
+    for seed, row in enumerate(in_window >= needed):
+        hits = np.flatnonzero(row)
+        if hits.size:
+            out[seed] = hits[0] + window
+    return out
+
+
+def _quartiles(values: np.ndarray) -> dict[str, float | None]:
+    finite = values[np.isfinite(values)]
+    if finite.size == 0:
+        return {"median": None, "q25": None, "q75": None}
+    q25, med, q75 = np.percentile(
+        values if finite.size == values.size else np.nan_to_num(values, nan=np.inf), [25, 50, 75]
+    )
+    as_float = [None if not np.isfinite(v) else float(v) for v in (med, q25, q75)]
+    return dict(zip(("median", "q25", "q75"), as_float, strict=True))
+
+
+def dnms_summary(metrics: Mapping[str, np.ndarray]) -> dict[str, Any]:
+    """Miconi (2017) Fig. 1B figures: trials to criterion (error < 1, and < 0.5) and the final error."""
+    errors = np.asarray(metrics["error"], dtype=float)
+    crit = trials_to_criterion(errors, threshold=1.0)
+    strict = trials_to_criterion(errors, threshold=0.5)
+    last = np.median(errors[:, -100:], axis=1)
+    return {
+        "trials_to_criterion": {
+            **_quartiles(crit),
+            "per_seed": [None if np.isnan(c) else int(c) for c in crit],
+            "reached": int(np.isfinite(crit).sum()),
+        },
+        "trials_to_criterion_error_below_0.5": {**_quartiles(strict), "reached": int(np.isfinite(strict).sum())},
+        "final_error_last_100": {**_quartiles(last), "per_seed": [round(float(v), 4) for v in last]},
+        "criterion": "at least 95 of the last 100 trials with error < threshold (Miconi 2017)",
+    }
+
+
+DNMS_CONDITIONS = ("AA", "AB", "BA", "BB")
+
+TASKS: dict[str, TaskProfile] = {
+    "spikegym/DNMS-v0": TaskProfile(
+        episode_metrics=("error", "condition"),
+        curve_metric="error",
+        lower_is_better=True,
+        probe_options=[{"condition": c} for c in DNMS_CONDITIONS],
+        probe_names=DNMS_CONDITIONS,
+        summary=dnms_summary,
+    ),
+}
+
+
+def task_profile(task_id: str) -> TaskProfile:
+    """The profile of ``task_id`` (namespace prefix like ``envs:`` ignored), or the generic one."""
+    return TASKS.get(task_id.split(":")[-1], TaskProfile())
