@@ -98,6 +98,7 @@ class _DNMSTask:
         response = self.schedule.steps("response")
         self.response_window = slice(response.start, response.stop)
         self.epoch_names = np.asarray(self.schedule.epochs, dtype=object)[self.schedule.epoch_index]
+        self.condition_names = np.asarray(CONDITIONS, dtype=object)
 
     @property
     def n_steps(self) -> int:
@@ -146,8 +147,28 @@ class _DNMSTask:
         ``error`` (NaN where absent) adds the trial error of the sub-envs whose trial just ended.
         """
         num_envs = len(condition)
+        if included.all():  # every step of a running batch: no masking needed
+            info = {
+                "condition": self.condition_names[condition],
+                "_condition": np.ones(num_envs, dtype=np.bool_),
+                "epoch": self.epoch_names[step],
+                "_epoch": np.ones(num_envs, dtype=np.bool_),
+            }
+            target = self.targets[condition, step]
+            has_target = target == target  # not NaN
+            if has_target.any():
+                info["target"] = np.where(has_target, target, np.float32(0.0))[:, None]
+                info["_target"] = has_target
+            info["t_ms"] = step * self.schedule.dt_ms
+            info["_t_ms"] = np.ones(num_envs, dtype=np.bool_)
+            if error is not None:
+                has_error = error == error
+                if has_error.any():
+                    info["error"] = np.where(has_error, error, 0.0)
+                    info["_error"] = has_error
+            return info
         step = np.where(included, step, 0)  # an excluded sub-env may be past its last step
-        info: dict[str, Any] = {}
+        info = {}
 
         def add(key: str, values: np.ndarray, mask: np.ndarray) -> None:
             if mask.any():
@@ -155,7 +176,7 @@ class _DNMSTask:
                 info[f"_{key}"] = mask.copy()
 
         names = np.full(num_envs, None, dtype=object)
-        names[included] = np.asarray(CONDITIONS, dtype=object)[condition[included]]
+        names[included] = self.condition_names[condition[included]]
         add("condition", names, included)
         epochs = np.full(num_envs, None, dtype=object)
         epochs[included] = self.epoch_names[step[included]]
@@ -548,10 +569,11 @@ class DNMSVectorEnv(VectorEnv[np.ndarray, np.ndarray, np.ndarray]):
         self._step[stepping] += 1
         terminated = stepping & (self._step == n_steps)
         error = np.full(num_envs, np.nan)
+        rewards = np.zeros(num_envs)
         if terminated.any():
             error[terminated] = self._task.error(self._condition[terminated], self._actions[terminated])
             self._error[terminated] = error[terminated]
-        rewards = np.where(terminated, -np.nan_to_num(error), 0.0)
+            rewards[terminated] = -error[terminated]
         truncated = np.zeros(num_envs, dtype=np.bool_)
         info_step = np.where(restarting, 0, t)
 
@@ -729,9 +751,9 @@ def _check_action(action: Any, shape: tuple[int, ...], name: str) -> np.ndarray:
     if array.size != math.prod(shape) or not batch_first:
         raise ValueError(f"{name} must have shape {shape} (one output value per env), got shape {array.shape}.")
     array = array.reshape(shape)
-    if not np.all(np.isfinite(array)):
+    if not np.isfinite(array).all():
         raise ValueError(f"{name} contains NaN/inf ({array.ravel().tolist()}); the output must be finite.")
-    return np.clip(array, -1.0, 1.0)
+    return np.minimum(np.maximum(array, -1.0), 1.0)  # np.clip costs ~4x more per call on small arrays
 
 
 def _check_reset_mask(mask: Any, num_envs: int) -> np.ndarray:

@@ -52,10 +52,22 @@ def make_env(task: str, num_envs: int, env_kwargs: dict[str, Any], **kwargs: Any
     spec = gym.spec(task)
     try:
         if spec.vector_entry_point is not None:  # the task's natively batched env takes the mode as a kwarg
-            return gym.make_vec(task, num_envs=num_envs, vectorization_mode="vector_entry_point",
-                                autoreset_mode=AutoresetMode.SAME_STEP, **env_kwargs, **kwargs)
-        return gym.make_vec(task, num_envs=num_envs, vectorization_mode="sync",
-                            vector_kwargs={"autoreset_mode": AutoresetMode.SAME_STEP}, **env_kwargs, **kwargs)
+            return gym.make_vec(
+                task,
+                num_envs=num_envs,
+                vectorization_mode="vector_entry_point",
+                autoreset_mode=AutoresetMode.SAME_STEP,
+                **env_kwargs,
+                **kwargs,
+            )
+        return gym.make_vec(
+            task,
+            num_envs=num_envs,
+            vectorization_mode="sync",
+            vector_kwargs={"autoreset_mode": AutoresetMode.SAME_STEP},
+            **env_kwargs,
+            **kwargs,
+        )
     except TypeError as exc:
         raise UsageError(f"bad --env-kwargs for {task}: {exc}") from exc
 
@@ -282,7 +294,7 @@ def cmd_render(args: argparse.Namespace) -> int:
     else:
         if not args.task:
             raise UsageError("render needs --checkpoint DIR (a trained agent) or --task ID (a random agent)")
-        agent, task, env_kwargs = None, args.task, parse_json_object(args.env_kwargs, "--env-kwargs")
+        agent, task, env_kwargs = None, args.task, args.env_kwargs
     to_file = args.out is not None
     if to_file and Path(args.out).suffix.lower() not in (".gif", ".mp4"):
         raise UsageError(f"--out must end in .gif or .mp4, got {args.out}")
@@ -344,6 +356,19 @@ def cmd_list(args: argparse.Namespace) -> int:
 
 
 # -- argument parsing ----------------------------------------------------------------------------------
+def json_argument(flag: str):
+    """An argparse type parsing a JSON object, with the parse error as argparse's message."""
+
+    def parse(text: str) -> dict[str, Any]:
+        try:
+            return parse_json_object(text, flag)
+        except ValueError as exc:
+            raise argparse.ArgumentTypeError(str(exc)) from exc
+
+    parse.__name__ = "JSON object"
+    return parse
+
+
 def parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(
         prog="python -m train", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
@@ -375,7 +400,12 @@ def parser() -> argparse.ArgumentParser:
     rn = sub.add_parser("render", help="show an episode in a window, or write it to a .gif/.mp4")
     rn.add_argument("--checkpoint", help="a trained run directory (its task and agent are used)")
     rn.add_argument("--task", help="a task id, to watch a random agent")
-    rn.add_argument("--env-kwargs", default="{}", help="JSON object passed to the env (with --task)")
+    rn.add_argument(
+        "--env-kwargs",
+        type=json_argument("--env-kwargs"),
+        default={},
+        help="JSON object passed to the env (with --task)",
+    )
     rn.add_argument("--out", help="write frames to this .gif or .mp4 instead of opening a window")
     rn.add_argument("--episodes", type=int, default=1)
     rn.add_argument("--seed", type=int, default=0, help="env seed offset")

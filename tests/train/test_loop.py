@@ -1,0 +1,66 @@
+import gymnasium as gym
+import numpy as np
+import pytest
+from gymnasium.vector import AutoresetMode
+
+import envs  # noqa: F401
+from agents import make_agent
+from tests.conftest import SHORT_DNMS
+from train.loop import rollout
+
+
+def vector_env(n: int, **kwargs):
+    return gym.make_vec(
+        "spikegym/DNMS-v0",
+        num_envs=n,
+        vectorization_mode="vector_entry_point",
+        autoreset_mode=AutoresetMode.SAME_STEP,
+        **SHORT_DNMS,
+        **kwargs,
+    )
+
+
+def test_rollout_on_a_vector_env_records_every_episode_of_every_network():
+    env = vector_env(3)
+    agent = make_agent("miconi", env, seeds=[0, 1, 2], config={"n_units": 20, "bias_units": [1, 2, 3]})
+    result = rollout(env, agent, 5, seed=0, metrics=("error", "condition"))
+    assert len(result.episodes) == 15
+    assert sorted({e["seed"] for e in result.episodes}) == [0, 1, 2]
+    first = [e for e in result.episodes if e["seed"] == 0]
+    assert [e["condition"] for e in first] == ["AA", "AB", "BA", "BB", "AA"]  # the paper's cycle
+    assert all(e["length"] == 100 and e["return"] == pytest.approx(-e["error"]) for e in first)
+    assert result.steps == 3 * 5 * 100
+
+
+def test_rollout_on_a_single_env_matches_the_vector_env():
+    kwargs = {"config": {"n_units": 20, "bias_units": [1, 2, 3]}}
+    single = gym.make("spikegym/DNMS-v0", **SHORT_DNMS)
+    a = rollout(single, make_agent("miconi", single, seeds=[4], **kwargs), 3, seed=0, metrics=("error",))
+    venv = vector_env(1)
+    b = rollout(venv, make_agent("miconi", venv, seeds=[4], **kwargs), 3, seed=0, metrics=("error",))
+    assert [e["error"] for e in a.episodes] == pytest.approx([e["error"] for e in b.episodes], rel=1e-6)
+
+
+def test_reset_options_record_steps_and_stopping():
+    env = vector_env(2)
+    agent = make_agent("miconi", env, seeds=[0, 1])
+    options = [{"condition": c} for c in ("BB", "AB")]
+    result = rollout(env, agent, 2, train=False, reset_options=options, record_steps=True, metrics=("condition",))
+    assert [e["condition"] for e in result.episodes if e["seed"] == 0] == ["BB", "AB"]
+    rec = result.episodes[0]
+    assert rec["actions"].shape == (100, 1) and rec["observations"].shape == (100, 2)
+    assert np.isnan(rec["targets"][:80]).all() and np.allclose(rec["targets"][80:], -0.98)
+    stopped = rollout(env, agent, 10, callbacks=[lambda finished: False])
+    assert stopped.stopped_early and len(stopped.episodes) == 2
+
+
+def test_rollout_rejects_mismatched_batches_and_autoreset_modes():
+    env = vector_env(2)
+    agent = make_agent("miconi", env, seeds=[0, 1])
+    with pytest.raises(ValueError, match="2 env copies for an agent of 1"):
+        rollout(env, make_agent("miconi", gym.make("spikegym/DNMS-v0"), seeds=[0]), 1)
+    next_step = gym.make_vec(
+        "spikegym/DNMS-v0", num_envs=2, vectorization_mode="vector_entry_point", autoreset_mode=AutoresetMode.NEXT_STEP
+    )
+    with pytest.raises(ValueError, match="SAME_STEP"):
+        rollout(next_step, agent, 1)

@@ -1,0 +1,36 @@
+import numpy as np
+import pytest
+
+from train.tasks import dnms_summary, task_profile, trials_to_criterion
+
+
+def test_criterion_is_95_of_the_last_100():
+    errors = np.full((3, 300), 1.5)
+    errors[0, 100:] = 0.2  # good from trial 101 on: 95 good trials by trial 195
+    errors[1, :] = 0.2  # good from the start: the criterion needs a full window of 100
+    errors[2, 50:150] = 0.2
+    errors[2, 60:66] = 1.5  # 94 of 100 good: never reaches 95
+    got = trials_to_criterion(errors)
+    assert got[0] == 195
+    assert got[1] == 100
+    assert np.isnan(got[2])
+
+
+def test_stricter_threshold():
+    errors = np.full((1, 200), 0.7)
+    assert trials_to_criterion(errors, threshold=1.0)[0] == 100
+    assert np.isnan(trials_to_criterion(errors, threshold=0.5)[0])
+
+
+def test_dnms_summary_reports_median_and_iqr():
+    errors = np.full((4, 400), 0.1)
+    errors[:, :150] = 1.5
+    summary = dnms_summary({"error": errors})
+    crit = summary["trials_to_criterion"]
+    assert crit["median"] == pytest.approx(245) and crit["reached"] == 4
+    assert summary["final_error_last_100"]["median"] == pytest.approx(0.1)
+
+
+def test_unknown_tasks_get_the_generic_profile():
+    assert task_profile("spikegym/Nope-v0").curve_metric == "return"
+    assert task_profile("envs:spikegym/DNMS-v0").curve_metric == "error"
