@@ -153,26 +153,25 @@ class Agent:
                 + (f" or {single_shape}" if self.batch_size == 1 else "")
                 + "; build the agent with one seed per env copy"
             )
-        if not np.all(np.isfinite(obs)):
+        if not np.isfinite(obs).all():
             raise ValueError("observation contains NaN or inf")
-        if episode_start is not None:
-            start = self._mask(episode_start)
-            if bool(start.any()):
-                self._reset(start)
-        with torch.inference_mode():
-            action = self._act(torch.as_tensor(obs, device=self.device, dtype=self.dtype), deterministic)
+        if episode_start is not None and np.any(episode_start):
+            self._reset(self._mask(episode_start))
+        # No autograd context is needed: no tensor of an agent requires grad (plasticity is explicit).
+        action = self._act(torch.as_tensor(obs, device=self.device, dtype=self.dtype), deterministic)
         action = action.cpu().numpy()
         return (action if self._batched else action[0]), state
 
     def observe(self, reward: Any, terminated: Any, truncated: Any, info: Mapping[str, Any]) -> dict[str, Any]:
         """Delivers the outcome of the step just taken; returns what the rule did (metrics)."""
-        reward = np.asarray(reward, dtype=np.float64).reshape(self.batch_size)
-        terminated = np.asarray(terminated, dtype=bool).reshape(self.batch_size)
-        truncated = np.asarray(truncated, dtype=bool).reshape(self.batch_size)
+        B = self.batch_size
+        reward = np.asarray(reward, dtype=np.float64).reshape(B)
+        terminated = np.asarray(terminated, dtype=bool).reshape(B)
+        truncated = np.asarray(truncated, dtype=bool).reshape(B)
         done = terminated | truncated
-        step_info = transition_info(info, done, self._batched) if self.needs_step_info or done.any() else {}
-        with torch.inference_mode():
-            return self._observe(reward, terminated, truncated, step_info)
+        any_done = bool(done.any())
+        step_info = transition_info(info, done, self._batched) if self.needs_step_info or any_done else {}
+        return self._observe(reward, terminated, truncated, step_info)
 
     def state_dict(self) -> dict[str, Any]:
         """Everything needed to continue exactly: weights, traces, neuron state, generator states."""

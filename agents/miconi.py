@@ -222,7 +222,7 @@ class MiconiAgent(Agent):
         self.W, self.connection_mask = self._initial_weights()
         self._outputs = slice(cfg.output_unit, cfg.output_unit + self.n_outputs)
         self._clamp_index = torch.tensor(cfg.bias_units, dtype=torch.long, device=dev)
-        self._clamp_value = torch.tensor(cfg.bias_values, dtype=self.dtype, device=dev)
+        self._clamp_value = torch.tensor(cfg.bias_values, dtype=self.dtype, device=dev).expand(B, -1).contiguous()
         self._inputs = torch.zeros(B, 1, N + self.n_inputs, device=dev)  # [r(t-1), u(t)]
         self._rate_view, self._input_view = self._inputs[:, 0, :N], self._inputs[:, 0, N:]
         self.state = rate_init(torch.zeros(B, N, device=dev), self._clamp_index, self._clamp_value)
@@ -233,7 +233,7 @@ class MiconiAgent(Agent):
         exponent = 3 if cfg.eligibility == "supralinear" else 1
         self.eligibility = OuterProductAccumulator(B, N, N, exponent=exponent, device=dev)
         self._noise_chunk = 250
-        self._noise = torch.zeros(B, self._noise_chunk, N, device=dev)
+        self._set_noise(torch.zeros(B, self._noise_chunk, N, device=dev))
         self._noise_pos = self._noise_chunk  # empty: drawn on first use
         self._no_noise = torch.zeros(B, 1, N, device=dev)
         self.episode_return = np.zeros(B)
@@ -278,13 +278,17 @@ class MiconiAgent(Agent):
         cfg = self.config
         if self._noise_pos == self._noise_chunk:
             uniform = self.generators.uniform(self._noise_chunk, cfg.n_units)
-            self._noise = sparse_perturbations(uniform, cfg.perturbation_probability, cfg.perturbation_amplitude)
+            self._set_noise(sparse_perturbations(uniform, cfg.perturbation_probability, cfg.perturbation_amplitude))
             self._noise_pos = 0
-        xi = self._noise[:, self._noise_pos : self._noise_pos + 1]
+        xi = self._noise_rows[self._noise_pos]
         self._noise_pos += 1
         if self._earliest_step < cfg.perturbation_start_step:
             xi = xi * self._started(cfg.perturbation_start_step)[:, None, None]
         return xi
+
+    def _set_noise(self, noise: Tensor) -> None:
+        self._noise = noise
+        self._noise_rows = [noise[:, k : k + 1] for k in range(noise.shape[1])]  # views made once per chunk
 
     def _started(self, step: int) -> Tensor:
         """(B,) 1.0 for networks at or past ``step`` of their trial, else 0.0."""
@@ -341,10 +345,12 @@ class MiconiAgent(Agent):
     def _observe(
         self, reward: np.ndarray, terminated: np.ndarray, truncated: np.ndarray, info: dict[str, np.ndarray]
     ) -> dict[str, Any]:
-        if not np.all(np.isfinite(reward)):
-            raise ValueError("reward contains NaN or inf")
         self.episode_return += reward
-        if not self.training or not (terminated | truncated).any():
+        if not (terminated.any() or truncated.any()):
+            return {}
+        if not np.isfinite(self.episode_return).all():
+            raise ValueError("reward contains NaN or inf")
+        if not self.training:
             return {}
         cfg = self.config
         names = np.asarray(info.get("condition", np.full(self.batch_size, "all")), dtype=str)
@@ -397,7 +403,7 @@ class MiconiAgent(Agent):
         self._rate_view.copy_(self.state.r)
         self.eligibility.clear()
         self.eligibility.total.copy_(tensors["eligibility"])
-        self._noise = tensors["noise"].clone()
+        self._set_noise(tensors["noise"].clone())
         self._noise_pos = int(tensors["noise_pos"])
         self.generators.set_state(tensors["generators"])
         self.step_in_trial = tensors["step_in_trial"].cpu().numpy().copy()

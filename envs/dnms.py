@@ -150,9 +150,9 @@ class _DNMSTask:
         if included.all():  # every step of a running batch: no masking needed
             info = {
                 "condition": self.condition_names[condition],
-                "_condition": np.ones(num_envs, dtype=np.bool_),
+                "_condition": included.copy(),
                 "epoch": self.epoch_names[step],
-                "_epoch": np.ones(num_envs, dtype=np.bool_),
+                "_epoch": included.copy(),
             }
             target = self.targets[condition, step]
             has_target = target == target  # not NaN
@@ -160,7 +160,7 @@ class _DNMSTask:
                 info["target"] = np.where(has_target, target, np.float32(0.0))[:, None]
                 info["_target"] = has_target
             info["t_ms"] = step * self.schedule.dt_ms
-            info["_t_ms"] = np.ones(num_envs, dtype=np.bool_)
+            info["_t_ms"] = included.copy()
             if error is not None:
                 has_error = error == error
                 if has_error.any():
@@ -494,6 +494,11 @@ class DNMSVectorEnv(VectorEnv[np.ndarray, np.ndarray, np.ndarray]):
         self._actions = np.full((self.num_envs, self._task.n_steps), np.nan)
         self._error = np.full(self.num_envs, np.nan)
         self._needs_reset = np.zeros(self.num_envs, dtype=np.bool_)  # finished trials not yet reset
+        self._no_envs = np.zeros(self.num_envs, dtype=np.bool_)  # read-only: "no sub-env" mask
+        self._no_envs.flags.writeable = False
+        self._all_envs = np.ones(self.num_envs, dtype=np.bool_)
+        self._all_envs.flags.writeable = False
+        self._env_index = np.arange(self.num_envs)
         self._started = False
         self._canvas: Canvas | None = None
 
@@ -554,30 +559,38 @@ class DNMSVectorEnv(VectorEnv[np.ndarray, np.ndarray, np.ndarray]):
         if self.autoreset_mode == AutoresetMode.NEXT_STEP:
             restarting = self._needs_reset.copy()
             self._start_trials(restarting, forced=None)
-        elif self._needs_reset.any():
+        elif self.autoreset_mode == AutoresetMode.DISABLED and self._needs_reset.any():
             raise RuntimeError(
                 f"sub-envs {np.flatnonzero(self._needs_reset).tolist()} finished their trial; with "
                 "autoreset_mode DISABLED call reset(options={'reset_mask': mask}) before stepping them."
             )
-        else:
-            restarting = np.zeros(num_envs, dtype=np.bool_)
-        stepping = ~restarting
-
+        else:  # SAME_STEP never leaves a sub-env waiting for a reset
+            restarting = self._no_envs
         # Record this step's outputs, then advance: info describes t, the step the action was taken in.
         t = self._step.copy()
-        self._actions[stepping, t[stepping]] = outputs[stepping]
-        self._step[stepping] += 1
-        terminated = stepping & (self._step == n_steps)
-        error = np.full(num_envs, np.nan)
+        if restarting is self._no_envs:  # every sub-env steps (SAME_STEP, and most NEXT_STEP steps)
+            self._actions[self._env_index, t] = outputs
+            self._step += 1
+            terminated = self._step == n_steps
+            info_step = t
+        else:
+            stepping = ~restarting
+            self._actions[stepping, t[stepping]] = outputs[stepping]
+            self._step[stepping] += 1
+            terminated = stepping & (self._step == n_steps)
+            info_step = np.where(restarting, 0, t)
         rewards = np.zeros(num_envs)
-        if terminated.any():
-            error[terminated] = self._task.error(self._condition[terminated], self._actions[terminated])
-            self._error[terminated] = error[terminated]
-            rewards[terminated] = -error[terminated]
         truncated = np.zeros(num_envs, dtype=np.bool_)
-        info_step = np.where(restarting, 0, t)
+        if not terminated.any():
+            self._needs_reset = terminated
+            info = self._task.batched_info(self._condition, info_step, self._all_envs)
+            return self._observations(), rewards, terminated, truncated, info
 
-        if self.autoreset_mode == AutoresetMode.SAME_STEP and terminated.any():
+        error = np.full(num_envs, np.nan)
+        error[terminated] = self._task.error(self._condition[terminated], self._actions[terminated])
+        self._error[terminated] = error[terminated]
+        rewards[terminated] = -error[terminated]
+        if self.autoreset_mode == AutoresetMode.SAME_STEP:
             info = {
                 "final_obs": _object_rows(self._observations(), terminated),
                 "_final_obs": terminated.copy(),
@@ -586,10 +599,10 @@ class DNMSVectorEnv(VectorEnv[np.ndarray, np.ndarray, np.ndarray]):
             }
             self._start_trials(terminated, forced=None)
             info_step = np.where(terminated, 0, info_step)
-            info.update(self._task.batched_info(self._condition, info_step, np.ones(num_envs, np.bool_)))
+            info.update(self._task.batched_info(self._condition, info_step, self._all_envs))
         else:
             self._needs_reset = terminated
-            info = self._task.batched_info(self._condition, info_step, np.ones(num_envs, np.bool_), error)
+            info = self._task.batched_info(self._condition, info_step, self._all_envs, error)
         return self._observations(), rewards, terminated, truncated, info
 
     def render(self) -> tuple[np.ndarray, ...] | None:

@@ -384,9 +384,7 @@ def parser() -> argparse.ArgumentParser:
         flag = "--" + f.name.replace("_", "-")
         kind = {"int": int, "str": str}.get(str(f.type).split(" ")[0], str)
         if f.name in ("env_kwargs", "agent_config"):
-            run.add_argument(
-                flag, dest=f.name, type=lambda s, fl=flag: parse_json_object(s, fl), help=f.metadata["help"]
-            )
+            run.add_argument(flag, dest=f.name, type=json_argument(flag), help=f.metadata["help"])
         else:
             run.add_argument(flag, dest=f.name, type=kind, help=f"{f.metadata['help']} (default {f.default!r})")
 

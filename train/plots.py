@@ -58,16 +58,27 @@ def plot_learning_curve(run_dir: str | Path, out: str | Path | None = None) -> P
     rows = read_metrics(run_dir / "metrics.csv")
     metric = profile.curve_metric if profile.curve_metric in rows[0] else "return"
     seeds, values = metric_matrix(rows, metric)
-    episodes = np.arange(1, values.shape[1] + 1)
-    q25, med, q75 = np.nanpercentile(values, [25, 50, 75], axis=0)
+    n = values.shape[1]
+    episodes = np.arange(1, n + 1)
+    # Trial types alternate (AA, AB, BA, BB...), so each seed is first averaged over a window that spans
+    # whole cycles; the band is then the spread of those averages across seeds.
+    window = max(1, min(100, 4 * max(1, n // 80)))
+    kernel = np.ones(window) / window
+    smooth = np.array([np.convolve(v, kernel, mode="valid") for v in values])
+    x = episodes[window - 1 :]
+    q25, med, q75 = np.nanpercentile(smooth, [25, 50, 75], axis=0)
 
     fig, ax = plt.subplots(figsize=(8, 4.2), layout="constrained")
-    ax.fill_between(episodes, q25, q75, color="#c7d3e0", label="interquartile range", linewidth=0)
-    ax.plot(episodes, med, color="#1f3b5a", linewidth=0.8, label=f"median over {len(seeds)} seed(s)")
-    window = max(1, min(100, values.shape[1] // 20))
-    if window > 1:
-        smooth = np.convolve(med, np.ones(window) / window, mode="valid")
-        ax.plot(episodes[window - 1 :], smooth, color=AFTER, linewidth=2, label=f"median, {window}-episode mean")
+    ax.plot(
+        episodes,
+        np.nanmedian(values, axis=0),
+        color="#9aa5b1",
+        linewidth=0.4,
+        alpha=0.6,
+        label=f"median per {'trial' if metric == 'error' else 'episode'}",
+    )
+    ax.fill_between(x, q25, q75, color="#f2b5bd", linewidth=0, label="interquartile range across seeds")
+    ax.plot(x, med, color=AFTER, linewidth=2, label=f"median over {len(seeds)} seed(s), {window}-episode mean")
     summary = json.loads((run_dir / "summary.json").read_text())
     crit = summary.get("headline", {}).get("trials_to_criterion", {})
     if crit.get("median") is not None:
@@ -105,6 +116,7 @@ def plot_probes(run_dir: str | Path, out: str | Path | None = None) -> Path:
     fig, axes = plt.subplots(
         rows, cols, figsize=(6 * cols, 2.8 * rows), squeeze=False, sharex=True, layout="constrained"
     )
+    labelled: set[str] = set()
     for k, name in enumerate(names):
         ax = axes[k // cols, k % cols]
         obs = data["after_observations"][k]  # (T, n_in), the same stimulus before and after
@@ -112,21 +124,24 @@ def plot_probes(run_dir: str | Path, out: str | Path | None = None) -> Path:
         for channel in range(obs.shape[1]):
             on = obs[:, channel] > 0
             if on.any():
+                label = f"input {chr(ord('A') + channel)}"
                 ax.fill_between(
                     t,
                     -1.05,
                     1.05,
                     where=on,
-                    color=f"C{channel + 2}",
-                    alpha=0.12,
+                    color=f"C{channel}",
+                    alpha=0.15,
                     linewidth=0,
-                    label=f"input {chr(ord('A') + channel)}" if k == 0 else None,
+                    label=None if label in labelled else label,
                 )
+                labelled.add(label)
+        first = k == 0
         ax.plot(
-            t, data["before_actions"][k][:, 0], color=BEFORE, linewidth=1.2, label="before learning" if k == 0 else None
+            t, data["before_actions"][k][:, 0], color=BEFORE, linewidth=1.2, label="before learning" if first else None
         )
         ax.plot(
-            t, data["after_actions"][k][:, 0], color=AFTER, linewidth=1.6, label="after learning" if k == 0 else None
+            t, data["after_actions"][k][:, 0], color=AFTER, linewidth=1.6, label="after learning" if first else None
         )
         ax.plot(
             t,
@@ -134,7 +149,7 @@ def plot_probes(run_dir: str | Path, out: str | Path | None = None) -> Path:
             color=TARGET,
             linewidth=2.2,
             linestyle="--",
-            label="target" if k == 0 else None,
+            label="target" if first else None,
         )
         ax.set_ylim(-1.1, 1.1)
         ax.set_title(f"trial {name}", fontsize=10)
@@ -143,12 +158,10 @@ def plot_probes(run_dir: str | Path, out: str | Path | None = None) -> Path:
             ax.set_ylabel("output r")
         if k // cols == rows - 1:
             ax.set_xlabel("time (ms)")
-    fig.legend(loc="outside upper center", ncol=5, frameon=False, fontsize=9)
     fig.suptitle(
-        f"{config.get('agent', '')} on {config.get('task', '')}: output vs target (no exploration noise)",
-        fontsize=11,
-        y=1.08,
+        f"{config.get('agent', '')} on {config.get('task', '')}: output vs target (no exploration noise)", fontsize=11
     )
+    fig.legend(loc="outside lower center", ncol=5, frameon=False, fontsize=9)
     out = Path(out) if out else run_dir / "figures" / "outputs.png"
     out.parent.mkdir(parents=True, exist_ok=True)
     fig.savefig(out, dpi=130, bbox_inches="tight")

@@ -55,30 +55,40 @@ def trials_to_criterion(
     return out
 
 
-def _quartiles(values: np.ndarray) -> dict[str, float | None]:
-    finite = values[np.isfinite(values)]
-    if finite.size == 0:
-        return {"median": None, "q25": None, "q75": None}
-    q25, med, q75 = np.percentile(
-        values if finite.size == values.size else np.nan_to_num(values, nan=np.inf), [25, 50, 75]
-    )
-    as_float = [None if not np.isfinite(v) else float(v) for v in (med, q25, q75)]
-    return dict(zip(("median", "q25", "q75"), as_float, strict=True))
+def _quartiles(values: np.ndarray, budget: int | None = None) -> dict[str, float | None]:
+    """Median and quartiles; NaN entries (never reached within ``budget``) count as larger than the budget,
+    and a quartile that falls on them is None ("not reached")."""
+    values = np.asarray(values, dtype=float)
+    if budget is not None:
+        values = np.where(np.isnan(values), budget + 1.0, values)
+    limit = np.inf if budget is None else budget
+    linear = np.percentile(values, [25, 50, 75])
+    upper = np.percentile(values, [25, 50, 75], method="higher")  # a quantile that leans on an unreached seed
+    q25, med, q75 = (v if u <= limit else np.nan for v, u in zip(linear, upper, strict=True))
+
+    def shown(v: float) -> float | None:
+        return float(v) if np.isfinite(v) else None
+
+    return {"median": shown(med), "q25": shown(q25), "q75": shown(q75)}
 
 
 def dnms_summary(metrics: Mapping[str, np.ndarray]) -> dict[str, Any]:
     """Miconi (2017) Fig. 1B figures: trials to criterion (error < 1, and < 0.5) and the final error."""
     errors = np.asarray(metrics["error"], dtype=float)
+    budget = errors.shape[1]
     crit = trials_to_criterion(errors, threshold=1.0)
     strict = trials_to_criterion(errors, threshold=0.5)
     last = np.median(errors[:, -100:], axis=1)
     return {
         "trials_to_criterion": {
-            **_quartiles(crit),
+            **_quartiles(crit, budget),
             "per_seed": [None if np.isnan(c) else int(c) for c in crit],
             "reached": int(np.isfinite(crit).sum()),
         },
-        "trials_to_criterion_error_below_0.5": {**_quartiles(strict), "reached": int(np.isfinite(strict).sum())},
+        "trials_to_criterion_error_below_0.5": {
+            **_quartiles(strict, budget),
+            "reached": int(np.isfinite(strict).sum()),
+        },
         "final_error_last_100": {**_quartiles(last), "per_seed": [round(float(v), 4) for v in last]},
         "criterion": "at least 95 of the last 100 trials with error < threshold (Miconi 2017)",
     }

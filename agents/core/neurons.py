@@ -26,7 +26,7 @@ class RateState(NamedTuple):
 
 def _clamp(x: Tensor, clamp_index: Tensor | None, clamp_value: Tensor | None) -> Tensor:
     if clamp_index is not None:
-        x.index_copy_(1, clamp_index, clamp_value.expand(x.shape[0], -1))
+        x.index_copy_(1, clamp_index, clamp_value if clamp_value.dim() == 2 else clamp_value.expand(x.shape[0], -1))
     return x
 
 
@@ -49,7 +49,8 @@ def rate_step(
         drive: (B, N) total input this step (recurrent + external + perturbation).
         state: the state before the step.
         dt_over_tau: dt / tau (Miconi: 1 ms / 30 ms).
-        clamp_index, clamp_value: units whose activation is held fixed, and the values (shape (K,)).
+        clamp_index, clamp_value: units whose activation is held fixed, and their values, shape (K,) or
+            (B, K) (pre-expanded: saves a step's expand).
     """
     x = _clamp(torch.lerp(state.x, drive, dt_over_tau), clamp_index, clamp_value)
     return RateState(x=x, r=torch.tanh(x))

@@ -34,3 +34,11 @@ def test_dnms_summary_reports_median_and_iqr():
 def test_unknown_tasks_get_the_generic_profile():
     assert task_profile("spikegym/Nope-v0").curve_metric == "return"
     assert task_profile("envs:spikegym/DNMS-v0").curve_metric == "error"
+
+
+def test_seeds_that_never_reach_criterion_count_as_beyond_the_budget():
+    errors = np.full((4, 300), 0.2)
+    errors[2:, :] = 1.5  # two of four seeds never reach it
+    crit = dnms_summary({"error": errors})["trials_to_criterion"]
+    assert crit["reached"] == 2 and crit["q25"] == pytest.approx(100)
+    assert crit["median"] is None and crit["q75"] is None  # the median seed did not reach it
