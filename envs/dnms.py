@@ -100,6 +100,14 @@ class _DNMSTask:
         self.epoch_names = np.asarray(self.schedule.epochs, dtype=object)[self.schedule.epoch_index]
         self.condition_names = np.asarray(CONDITIONS, dtype=object)
 
+    @staticmethod
+    def spaces() -> tuple[spaces.Box, spaces.Box]:
+        """(observation space, action space) of one trial: the A/B inputs, and the output unit's value."""
+        return (
+            spaces.Box(0.0, 1.0, shape=(len(CHANNELS),), dtype=np.float32),
+            spaces.Box(-1.0, 1.0, shape=(1,), dtype=np.float32),
+        )
+
     @property
     def n_steps(self) -> int:
         return self.schedule.n_steps
@@ -334,8 +342,7 @@ class DNMSEnv(gym.Env[np.ndarray, np.ndarray]):
         self.dt_ms: float = self._task.schedule.dt_ms
         self.dt: float = self.dt_ms / 1000.0  # seconds, the unit agents read (DESIGN.md)
 
-        self.observation_space = spaces.Box(0.0, 1.0, shape=(len(CHANNELS),), dtype=np.float32)
-        self.action_space = spaces.Box(-1.0, 1.0, shape=(1,), dtype=np.float32)
+        self.observation_space, self.action_space = self._task.spaces()
 
         self._condition: int | None = None  # None until the first reset
         self._step = 0
@@ -481,8 +488,7 @@ class DNMSVectorEnv(VectorEnv[np.ndarray, np.ndarray, np.ndarray]):
         self.dt_ms: float = self._task.schedule.dt_ms
         self.dt: float = self.dt_ms / 1000.0  # seconds, the unit agents read (DESIGN.md)
 
-        self.single_observation_space = spaces.Box(0.0, 1.0, shape=(len(CHANNELS),), dtype=np.float32)
-        self.single_action_space = spaces.Box(-1.0, 1.0, shape=(1,), dtype=np.float32)
+        self.single_observation_space, self.single_action_space = self._task.spaces()
         self.observation_space = batch_space(self.single_observation_space, self.num_envs)
         self.action_space = batch_space(self.single_action_space, self.num_envs)
 

@@ -64,3 +64,14 @@ def test_rollout_rejects_mismatched_batches_and_autoreset_modes():
     )
     with pytest.raises(ValueError, match="SAME_STEP"):
         rollout(next_step, agent, 1)
+
+
+def test_same_seed_same_episodes_and_weights():
+    runs = []
+    for _ in range(2):
+        env = vector_env(2)
+        agent = make_agent("miconi", env, seeds=[7, 8], config={"learning_start_trials": 1})
+        result = rollout(env, agent, 4, seed=3, metrics=("error",))
+        runs.append(([e["return"] for e in result.episodes], agent.W.clone()))
+    assert runs[0][0] == runs[1][0]
+    assert (runs[0][1] == runs[1][1]).all()
