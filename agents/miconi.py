@@ -219,8 +219,8 @@ class MiconiAgent(Agent):
 
         B, N, dev = self.batch_size, cfg.n_units, self.device
         self.generators = BatchGenerators(self.seeds, dev)
-        self.W, self.connection_mask = self._initial_weights()
         self._outputs = slice(cfg.output_unit, cfg.output_unit + self.n_outputs)
+        self.W, self.connection_mask = self._initial_weights()
         self._clamp_index = torch.tensor(cfg.bias_units, dtype=torch.long, device=dev)
         self._clamp_value = torch.tensor(cfg.bias_values, dtype=self.dtype, device=dev).expand(B, -1).contiguous()
         self._inputs = torch.zeros(B, 1, N + self.n_inputs, device=dev)  # [r(t-1), u(t)]
@@ -249,19 +249,16 @@ class MiconiAgent(Agent):
         J = g.normal(N, N) * (cfg.gain / np.sqrt(p * N))  # J[b, i, j]: post i, pre j
         mask = None
         if p < 1.0 or not cfg.self_connections:
-            keep = g.uniform(N, N) < p if p < 1.0 else torch.ones(len(g), N, N, dtype=torch.bool)
+            keep = g.uniform(N, N) < p if p < 1.0 else torch.ones(len(g), N, N, dtype=torch.bool, device=self.device)
             if not cfg.self_connections:
                 keep &= ~torch.eye(N, dtype=torch.bool, device=self.device)
             J = J * keep
             mask = keep.transpose(1, 2).to(self.dtype).contiguous()
         W_in = g.uniform(N, self.n_inputs, low=-1.0, high=1.0)  # W_in[b, i, k]
         if not cfg.output_input_weights:
-            W_in[:, self._output_slice()] = 0.0
+            W_in[:, self._outputs] = 0.0
         W = torch.cat([J.transpose(1, 2), W_in.transpose(1, 2)], dim=1).contiguous()
         return W, mask
-
-    def _output_slice(self) -> slice:
-        return slice(self.config.output_unit, self.config.output_unit + self.n_outputs)
 
     @property
     def J(self) -> Tensor:

@@ -211,3 +211,13 @@ def test_clear_errors():
     other = MiconiAgent(OBS, ACT, small(), seeds=[5])
     with pytest.raises(ValueError, match="seeds"):
         other.load_state_dict(agent.state_dict())
+
+
+def test_dense_without_self_connections_masks_only_the_diagonal():
+    agent = MiconiAgent(OBS, ACT, small(self_connections=False, learning_start_trials=0, learning_rate=50.0), seeds=[0])
+    assert torch.all(torch.diagonal(agent.J[0]) == 0) and (agent.J[0] != 0).float().mean() > 0.9
+    run_trial(agent, stimulus(30, 1)[:, 0])
+    agent.observe(-0.5, True, False, {})
+    run_trial(agent, stimulus(30, 1, seed=1)[:, 0])
+    agent.observe(-0.1, True, False, {})
+    assert torch.all(torch.diagonal(agent.J[0]) == 0)  # learning keeps absent synapses absent

@@ -14,8 +14,7 @@ def test_evaluate_policy_scores_a_miconi_agent():
     env = Monitor(gym.make("spikegym/DNMS-v0", **SHORT_DNMS))
     agent = make_agent("miconi", env, seeds=[0]).eval()
     assert isinstance(agent, PolicyPredictor)
-    rewards, lengths = evaluate_policy(agent, env, n_eval_episodes=4, deterministic=True,
-                                       return_episode_rewards=True)
+    rewards, lengths = evaluate_policy(agent, env, n_eval_episodes=4, deterministic=True, return_episode_rewards=True)
     assert lengths == [100] * 4
     assert all(-2.0 <= r <= 0.0 for r in rewards)
 
