@@ -22,4 +22,7 @@ def _register(name: str, entry_point: str, **kwargs) -> None:
 
 _register("DNMS-v0", "envs.dnms:DNMSEnv", vector_entry_point="envs.dnms:DNMSVectorEnv")
 
+_register("Conditioning-v0", "envs.conditioning:ConditioningEnv")
+_register("TwoChoiceConditioning-v0", "envs.conditioning:TwoChoiceConditioningEnv")
+
 __all__ = ["NAMESPACE"]
