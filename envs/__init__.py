@@ -24,5 +24,6 @@ _register("DNMS-v0", "envs.dnms:DNMSEnv", vector_entry_point="envs.dnms:DNMSVect
 
 _register("Conditioning-v0", "envs.conditioning:ConditioningEnv")
 _register("TwoChoiceConditioning-v0", "envs.conditioning:TwoChoiceConditioningEnv")
+_register("SpikePatterns-v0", "envs.spike_patterns:SpikePatternsEnv")
 
 __all__ = ["NAMESPACE"]
