@@ -1,20 +1,109 @@
-"""The shared core every rule is built from: neuron models, traces, noise.
+"""The shared core every rule is built from: neuron models, synapses, traces, neuromodulators, noise.
 
 Norse style: each model is a pure step function over an explicit state record (a ``NamedTuple`` of
 batch-first tensors, leading dimension B = independent networks), with parameters in frozen dataclasses
 carrying the paper's symbols and units. Rules in ``agents/<rule>.py`` compose these parts.
 """
 
-from agents.core.neurons import RateState, rate_init, rate_step
+from agents.core.modulators import (
+    DopamineParameters,
+    RewardKernelParameters,
+    RewardKernelState,
+    dopamine_effective,
+    dopamine_init,
+    dopamine_step,
+    reward_kernel,
+    reward_kernel_init,
+    reward_kernel_step,
+)
+from agents.core.neurons import (
+    IZHIKEVICH_FAST_SPIKING,
+    IZHIKEVICH_REGULAR_SPIKING,
+    CondLIFParameters,
+    CondLIFState,
+    IzhikevichParameters,
+    IzhikevichState,
+    LIFParameters,
+    LIFState,
+    RateState,
+    cond_lif_init,
+    cond_lif_step,
+    izhikevich_init,
+    izhikevich_parameters,
+    izhikevich_step,
+    lif_init,
+    lif_step,
+    ou_step,
+    rate_init,
+    rate_step,
+)
 from agents.core.noise import BatchGenerators, sparse_perturbations
-from agents.core.traces import OuterProductAccumulator, running_mean
+from agents.core.synapses import (
+    Connectivity,
+    delay_buffer_init,
+    deliver_spikes,
+    fixed_fanout_connectivity,
+    read_input,
+)
+from agents.core.traces import (
+    AlphaState,
+    OuterProductAccumulator,
+    alpha_init,
+    alpha_step,
+    decay_factor,
+    eligibility_decay,
+    running_mean,
+    spike_trace_step,
+    stdp_update,
+    trace_decay,
+    trace_spike,
+)
 
 __all__ = [
+    "IZHIKEVICH_FAST_SPIKING",
+    "IZHIKEVICH_REGULAR_SPIKING",
+    "AlphaState",
     "BatchGenerators",
+    "CondLIFParameters",
+    "CondLIFState",
+    "Connectivity",
+    "DopamineParameters",
+    "IzhikevichParameters",
+    "IzhikevichState",
+    "LIFParameters",
+    "LIFState",
     "OuterProductAccumulator",
     "RateState",
+    "RewardKernelParameters",
+    "RewardKernelState",
+    "alpha_init",
+    "alpha_step",
+    "cond_lif_init",
+    "cond_lif_step",
+    "decay_factor",
+    "delay_buffer_init",
+    "deliver_spikes",
+    "dopamine_effective",
+    "dopamine_init",
+    "dopamine_step",
+    "eligibility_decay",
+    "fixed_fanout_connectivity",
+    "izhikevich_init",
+    "izhikevich_parameters",
+    "izhikevich_step",
+    "lif_init",
+    "lif_step",
+    "ou_step",
     "rate_init",
     "rate_step",
+    "read_input",
+    "reward_kernel",
+    "reward_kernel_init",
+    "reward_kernel_step",
     "running_mean",
     "sparse_perturbations",
+    "spike_trace_step",
+    "stdp_update",
+    "trace_decay",
+    "trace_spike",
 ]

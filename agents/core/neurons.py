@@ -7,14 +7,22 @@ Rate neuron (Miconi 2017, eq. 1; Sompolinsky, Crisanti & Sommers 1988)::
 
 integrated with forward Euler, x <- x + (dt / tau) (drive - x). Units whose activation is clamped
 (Miconi's constant "bias" units) keep x fixed at their value after every step.
+
+Spiking neurons, each ``*_init`` + ``*_step`` returning ``(spikes, new_state)``: the Izhikevich (2003)
+neuron integrated as in daspnet.m, the current-based LIF, and the conductance-based LIF with
+Ornstein-Uhlenbeck background conductances of Legenstein et al. (2008).
 """
 
 from __future__ import annotations
 
+import math
+from dataclasses import dataclass
 from typing import NamedTuple
 
 import torch
 from torch import Tensor
+
+from agents.core.noise import BatchGenerators
 
 
 class RateState(NamedTuple):
@@ -54,3 +62,303 @@ def rate_step(
     """
     x = _clamp(torch.lerp(state.x, drive, dt_over_tau), clamp_index, clamp_value)
     return RateState(x=x, r=torch.tanh(x))
+
+
+# --------------------------------------------------------------------------------------------------
+# Spiking neurons. Units: ms, mV, nA, uS, nF, MOhm (uS * mV = nA, nF * mV / ms = nA, MOhm * nA = mV).
+# --------------------------------------------------------------------------------------------------
+
+
+class IzhikevichState(NamedTuple):
+    """State of B networks of N Izhikevich neurons."""
+
+    v: Tensor  # (B, N) membrane potential, mV
+    u: Tensor  # (B, N) recovery variable
+
+
+@dataclass(frozen=True)
+class IzhikevichParameters:
+    """Per-neuron parameters of the Izhikevich (2003) model, tensors of shape (N,) or (B, N).
+
+    Attributes:
+        a: time scale of the recovery variable u (1/ms).
+        b: sensitivity of u to subthreshold v.
+        c_mV: reset potential after a spike.
+        d: after-spike increment of u.
+        v_peak_mV: spike cut-off (30 mV in Izhikevich's code).
+    """
+
+    a: Tensor
+    b: Tensor
+    c_mV: Tensor
+    d: Tensor
+    v_peak_mV: float = 30.0
+
+
+# Izhikevich (2003) Fig. 2 presets: (a, b, c, d).
+IZHIKEVICH_REGULAR_SPIKING = (0.02, 0.2, -65.0, 8.0)
+IZHIKEVICH_FAST_SPIKING = (0.1, 0.2, -65.0, 2.0)
+
+
+def izhikevich_parameters(
+    n_regular: int = 800,
+    n_fast: int = 200,
+    *,
+    dtype: torch.dtype = torch.float32,
+    device: torch.device | str = "cpu",
+) -> IzhikevichParameters:
+    """Parameters of ``n_regular`` RS neurons followed by ``n_fast`` FS neurons (daspnet.m: 800 + 200)."""
+    columns = torch.tensor(
+        [IZHIKEVICH_REGULAR_SPIKING] * n_regular + [IZHIKEVICH_FAST_SPIKING] * n_fast, dtype=dtype, device=device
+    ).reshape(n_regular + n_fast, 4)
+    a, b, c, d = columns.unbind(1)
+    return IzhikevichParameters(a=a.contiguous(), b=b.contiguous(), c_mV=c.contiguous(), d=d.contiguous())
+
+
+def izhikevich_init(batch_size: int, p: IzhikevichParameters) -> IzhikevichState:
+    """A fresh state as in daspnet.m: v = -65 mV, u = b v."""
+    n = p.a.shape[-1]
+    v = torch.full((batch_size, n), -65.0, dtype=p.a.dtype, device=p.a.device)
+    return IzhikevichState(v=v, u=p.b * v)
+
+
+def izhikevich_step(current: Tensor, state: IzhikevichState, p: IzhikevichParameters) -> tuple[Tensor, IzhikevichState]:
+    """One 1-ms step of the Izhikevich (2003) neuron, integrated exactly as Izhikevich's daspnet.m::
+
+        v' = 0.04 v^2 + 5 v + 140 - u + I,     u' = a (b v - u)
+        if v >= 30 mV:  v <- c,  u <- u + d
+
+    The spike test comes first, on the v left by the previous step (the MATLAB code's ``fired =
+    find(v >= 30)`` at the top of the loop), so the returned spikes belong to the previous step's
+    upswing and the reported v of a spiking step can exceed 30 mV. Then v takes two 0.5-ms Euler
+    half-steps (for numerical stability) and u one 1-ms step with the new v.
+
+    Izhikevich E.M. (2003) Simple model of spiking neurons. IEEE Trans Neural Netw 14:1569.
+    Izhikevich E.M. (2007) Solving the distal reward problem... Cereb Cortex 17:2443 (daspnet.m).
+
+    Args:
+        current: (B, N) input current I this ms.
+        state: the state before the step.
+        p: per-neuron parameters.
+
+    Returns:
+        spikes (B, N) bool, and the new state.
+    """
+    spikes = state.v >= p.v_peak_mV
+    v = torch.where(spikes, p.c_mV, state.v)
+    u = torch.where(spikes, state.u + p.d, state.u)
+    for _ in range(2):  # two half-steps of 0.5 ms, as in daspnet.m
+        v = v + 0.5 * ((0.04 * v + 5.0) * v + 140.0 - u + current)
+    u = u + p.a * (p.b * v - u)
+    return spikes, IzhikevichState(v=v, u=u)
+
+
+class LIFState(NamedTuple):
+    """State of B networks of N current-based leaky integrate-and-fire neurons."""
+
+    v: Tensor  # (B, N) membrane potential, mV
+    refractory_ms: Tensor  # (B, N) time left in the refractory period, ms (0 = free)
+
+
+@dataclass(frozen=True)
+class LIFParameters:
+    """Current-based LIF parameters (defaults: Legenstein et al. 2008 sim 1, tau_m = R_m C_m = 30 ms).
+
+    Attributes:
+        tau_m_ms: membrane time constant.
+        v_rest_mV, v_th_mV, v_reset_mV: resting, threshold and reset potentials.
+        R_m_MOhm: membrane resistance (R I in mV for I in nA).
+        t_ref_ms: absolute refractory period; v is held at v_reset during it.
+    """
+
+    tau_m_ms: float = 30.0
+    v_rest_mV: float = -70.0
+    v_th_mV: float = -59.0
+    v_reset_mV: float = -70.0
+    R_m_MOhm: float = 100.0
+    t_ref_ms: float = 5.0
+
+
+def lif_init(
+    batch_size: int,
+    n: int,
+    p: LIFParameters,
+    *,
+    dtype: torch.dtype = torch.float32,
+    device: torch.device | str = "cpu",
+) -> LIFState:
+    """A fresh state: every neuron at rest and free to fire."""
+    v = torch.full((batch_size, n), p.v_rest_mV, dtype=dtype, device=device)
+    return LIFState(v=v, refractory_ms=torch.zeros_like(v))
+
+
+def _refractory_update(
+    v_free: Tensor, state_v: Tensor, refractory_ms: Tensor, v_th: float, v_reset: float, t_ref: float, dt_ms: float
+) -> tuple[Tensor, Tensor, Tensor]:
+    """Shared threshold / reset / refractory logic of the LIF models.
+
+    A neuron is free when less than half a step of refractoriness is left (robust to float round-off
+    in ``t_ref - k dt``); a refractory neuron keeps its (reset) potential. After a spike the neuron is
+    held for round(t_ref / dt) steps.
+    """
+    free = refractory_ms < 0.5 * dt_ms
+    v = torch.where(free, v_free, state_v)
+    spikes = free & (v >= v_th)
+    v = torch.where(spikes, torch.full_like(v, v_reset), v)
+    refractory_ms = torch.where(spikes, torch.full_like(v, t_ref), (refractory_ms - dt_ms).clamp_(min=0.0))
+    return spikes, v, refractory_ms
+
+
+def lif_step(current_nA: Tensor, state: LIFState, p: LIFParameters, dt_ms: float) -> tuple[Tensor, LIFState]:
+    """One step of the current-based leaky integrate-and-fire neuron (Lapicque; Gerstner et al. 2014, ch. 1)::
+
+        tau_m dv/dt = -(v - v_rest) + R_m I
+        v >= v_th:  spike, v <- v_reset, hold v for t_ref
+
+    integrated exactly for input held constant over the step::
+
+        v_inf = v_rest + R_m I,     v <- v_inf + (v - v_inf) exp(-dt / tau_m)
+
+    Returns:
+        spikes (B, N) bool, and the new state.
+    """
+    v_inf = p.v_rest_mV + p.R_m_MOhm * current_nA
+    v_free = v_inf + (state.v - v_inf) * math.exp(-dt_ms / p.tau_m_ms)
+    spikes, v, refractory = _refractory_update(
+        v_free, state.v, state.refractory_ms, p.v_th_mV, p.v_reset_mV, p.t_ref_ms, dt_ms
+    )
+    return spikes, LIFState(v=v, refractory_ms=refractory)
+
+
+class CondLIFState(NamedTuple):
+    """State of B networks of N conductance-based LIF neurons with OU background conductances."""
+
+    v: Tensor  # (B, N) membrane potential, mV
+    refractory_ms: Tensor  # (B, N) time left in the refractory period, ms
+    g_e_uS: Tensor  # (B, N) excitatory synaptic conductance
+    g_i_uS: Tensor  # (B, N) inhibitory synaptic conductance
+    g_e0_uS: Tensor  # (B, N) excitatory OU background conductance
+    g_i0_uS: Tensor  # (B, N) inhibitory OU background conductance
+
+
+@dataclass(frozen=True)
+class CondLIFParameters:
+    """Conductance-based LIF with point-conductance background (Legenstein et al. 2008 sim 1, PAPERS.md 3.2;
+    background of Destexhe et al. 2001).
+
+    Attributes:
+        C_m_nF, R_m_MOhm: membrane capacitance and resistance (g_L = 1 / R_m; tau_m = 30 ms).
+        E_L_mV, v_th_mV, v_reset_mV: leak reversal (= rest), threshold, reset.
+        t_ref_ms: absolute refractory period.
+        E_e_mV, E_i_mV: synaptic reversal potentials.
+        tau_e_ms, tau_i_ms: decay of the synaptic conductances.
+        g_e0_mean_uS, g_e0_sigma_uS, tau_e0_ms: excitatory OU background (mean, stationary std, time constant).
+        g_i0_mean_uS, g_i0_sigma_uS, tau_i0_ms: inhibitory OU background.
+    """
+
+    C_m_nF: float = 0.3
+    R_m_MOhm: float = 100.0
+    E_L_mV: float = -70.0
+    v_th_mV: float = -59.0
+    v_reset_mV: float = -70.0
+    t_ref_ms: float = 5.0
+    E_e_mV: float = 0.0
+    E_i_mV: float = -75.0
+    tau_e_ms: float = 5.0
+    tau_i_ms: float = 5.0
+    g_e0_mean_uS: float = 0.012
+    g_e0_sigma_uS: float = 0.003
+    tau_e0_ms: float = 2.7
+    g_i0_mean_uS: float = 0.057
+    g_i0_sigma_uS: float = 0.0066
+    tau_i0_ms: float = 10.5
+
+
+def cond_lif_init(
+    batch_size: int,
+    n: int,
+    p: CondLIFParameters,
+    *,
+    dtype: torch.dtype = torch.float32,
+    device: torch.device | str = "cpu",
+) -> CondLIFState:
+    """A fresh state: v at E_L (V_init = V_rest), no synaptic input, OU backgrounds at their means."""
+    v = torch.full((batch_size, n), p.E_L_mV, dtype=dtype, device=device)
+    zeros = torch.zeros_like(v)
+    return CondLIFState(
+        v=v,
+        refractory_ms=zeros,
+        g_e_uS=zeros,
+        g_i_uS=zeros,
+        g_e0_uS=torch.full_like(v, p.g_e0_mean_uS),
+        g_i0_uS=torch.full_like(v, p.g_i0_mean_uS),
+    )
+
+
+def ou_step(g: Tensor, mean: float, sigma: float, tau_ms: float, dt_ms: float, normal: Tensor) -> Tensor:
+    """Exact update of an Ornstein-Uhlenbeck process with stationary mean and std (Gillespie 1996)::
+
+        g <- mean + (g - mean) e^{-dt/tau} + sigma sqrt(1 - e^{-2 dt/tau}) xi,    xi ~ N(0, 1)
+
+    Exact for any dt: the stationary mean and std are those given, whatever the step.
+    """
+    decay = math.exp(-dt_ms / tau_ms)
+    return mean + (g - mean) * decay + (sigma * math.sqrt(1.0 - decay * decay)) * normal
+
+
+def cond_lif_step(
+    g_e_in_uS: Tensor,
+    g_i_in_uS: Tensor,
+    state: CondLIFState,
+    p: CondLIFParameters,
+    dt_ms: float,
+    generators: BatchGenerators,
+    current_nA: Tensor | float = 0.0,
+    background_scale: Tensor | float = 1.0,
+) -> tuple[Tensor, CondLIFState]:
+    """One step of the conductance-based LIF neuron with OU background (Destexhe et al. 2001)::
+
+        C_m dv/dt = -g_L (v - E_L) - (g_e + g_e0)(v - E_e) - (g_i + g_i0)(v - E_i) + I,   g_L = 1 / R_m
+        tau_e dg_e/dt = -g_e + sum_k w_k delta(t - t_k)      (same for g_i)
+        g_e0, g_i0: OU processes (mean, sigma, tau), updated exactly (``ou_step``)
+        v >= v_th:  spike, v <- v_reset, hold v for t_ref
+
+    Order within the step: the incoming weights (``g_*_in_uS``, this step's arrivals) jump the synaptic
+    conductances; v is integrated exactly with all conductances frozen over the step (a linear ODE:
+    ``v_inf = (g_L E_L + g_E E_e + g_I E_i + I) / g_tot``, ``v <- v_inf + (v - v_inf) e^{-dt g_tot / C_m}``);
+    then the conductances decay and the OU processes advance. The OU normals (2 per neuron) come from
+    ``generators`` so network b's trajectory does not depend on the batch.
+
+    Legenstein et al. (2008) PLoS Comput Biol 4:e1000180; Destexhe A. et al. (2001) Neuroscience 107:13.
+
+    Args:
+        g_e_in_uS, g_i_in_uS: (B, N) summed weights of the excitatory / inhibitory spikes arriving now.
+        background_scale: multiplies the OU means and sigmas (Legenstein: 1 or 0.2 per neuron).
+        current_nA: injected current.
+
+    Returns:
+        spikes (B, N) bool, and the new state.
+    """
+    g_e = state.g_e_uS + g_e_in_uS
+    g_i = state.g_i_uS + g_i_in_uS
+    g_exc = g_e + background_scale * state.g_e0_uS
+    g_inh = g_i + background_scale * state.g_i0_uS
+    g_leak = 1.0 / p.R_m_MOhm
+    g_tot = g_leak + g_exc + g_inh
+    v_inf = (g_leak * p.E_L_mV + g_exc * p.E_e_mV + g_inh * p.E_i_mV + current_nA) / g_tot
+    v_free = v_inf + (state.v - v_inf) * torch.exp(-dt_ms * g_tot / p.C_m_nF)
+    spikes, v, refractory = _refractory_update(
+        v_free, state.v, state.refractory_ms, p.v_th_mV, p.v_reset_mV, p.t_ref_ms, dt_ms
+    )
+    normal = generators.normal(2, state.v.shape[1], dtype=state.v.dtype)
+    g_e0 = ou_step(state.g_e0_uS, p.g_e0_mean_uS, p.g_e0_sigma_uS, p.tau_e0_ms, dt_ms, normal[:, 0])
+    g_i0 = ou_step(state.g_i0_uS, p.g_i0_mean_uS, p.g_i0_sigma_uS, p.tau_i0_ms, dt_ms, normal[:, 1])
+    new = CondLIFState(
+        v=v,
+        refractory_ms=refractory,
+        g_e_uS=g_e * math.exp(-dt_ms / p.tau_e_ms),
+        g_i_uS=g_i * math.exp(-dt_ms / p.tau_i_ms),
+        g_e0_uS=g_e0,
+        g_i0_uS=g_i0,
+    )
+    return spikes, new

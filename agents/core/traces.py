@@ -8,12 +8,21 @@ N x N update per step: it stores the per-step factors in a (B, C, N) chunk and a
 one batched matrix product, ``E += PRE^T @ POST``, when the chunk fills or the sum is read. Any rule
 whose per-step eligibility increment factorises into a presynaptic and a postsynaptic term uses it
 (Miconi's ``(r_j dx_i)^3 = r_j^3 dx_i^3``, node perturbation's ``r_j xi_i``).
+
+Spike-based traces for STDP and reward-modulated STDP: exponential spike traces, the pairwise STDP
+window realised online with pre- and postsynaptic traces over a sparse ``Connectivity``, and the
+exponential (Izhikevich 2007) and alpha-shaped (Legenstein et al. 2008) eligibility traces.
 """
 
 from __future__ import annotations
 
+import math
+from typing import Literal, NamedTuple
+
 import torch
 from torch import Tensor
+
+from agents.core.synapses import Connectivity
 
 
 def running_mean(mean: Tensor, x: Tensor, alpha: float) -> Tensor:
@@ -81,3 +90,131 @@ class OuterProductAccumulator:
             self.total.zero_()
         else:
             self.total[mask] = 0.0
+
+
+def decay_factor(tau_ms: float, dt_ms: float) -> float:
+    """``exp(-dt / tau)``, the exact per-step decay of ``tau dx/dt = -x``.
+
+    Izhikevich's (2007) factors are per-step decays: 0.95 per ms is tau = -1 / ln 0.95 = 19.5 ms
+    (the paper's 20 ms); 0.99 per 10 ms is tau_c = -10 / ln 0.99 = 995 ms (the paper's 1 s).
+    """
+    return math.exp(-dt_ms / tau_ms)
+
+
+def spike_trace_step(
+    trace: Tensor, spikes: Tensor, decay: float, amplitude: float, mode: Literal["add", "set"] = "add"
+) -> Tensor:
+    """One step of an exponential spike trace, ``x <- x decay`` and then, at a spike, ``x <- x + A`` ("add",
+    all-to-all pairing) or ``x <- A`` ("set", nearest-spike pairing; Izhikevich 2007 sets 0.1 at a spike
+    and decays it by 0.95 per ms).
+
+    For STDP read the trace *between* the decay and the spike (``stdp_update`` before this step's spikes
+    are added): ``trace_decay`` and ``trace_spike`` are the two halves.
+    """
+    return trace_spike(trace_decay(trace, decay), spikes, amplitude, mode)
+
+
+def trace_decay(trace: Tensor, decay: float) -> Tensor:
+    """``x decay`` (a new tensor)."""
+    return trace * decay
+
+
+def trace_spike(trace: Tensor, spikes: Tensor, amplitude: float, mode: Literal["add", "set"] = "add") -> Tensor:
+    """The trace after this step's spikes: ``x + A s`` ("add") or ``A`` where spiking ("set")."""
+    if mode == "add":
+        return trace + amplitude * spikes.to(trace.dtype)
+    if mode == "set":
+        return torch.where(spikes, torch.full_like(trace, amplitude), trace)
+    raise ValueError(f"mode must be 'add' or 'set', got {mode!r}")
+
+
+def stdp_update(
+    tag: Tensor,
+    pre_trace: Tensor,
+    post_trace: Tensor,
+    spikes: Tensor,
+    conn: Connectivity,
+    a_plus: float,
+    a_minus: float,
+) -> Tensor:
+    """Adds this step's pairwise STDP contributions to the synaptic tags (in place; returns ``tag``).
+
+    With traces ``x_j = sum_{pre spikes} e^{-(t - t_j)/tau+}`` and ``y_i = sum_{post spikes}
+    e^{-(t - t_i)/tau-}`` (``spike_trace_step`` with amplitude 1, read after the decay and before this
+    step's spikes are added), the event-driven updates::
+
+        post spike of i:  tag_ji += A+ x_j      (pre before post: LTP)
+        pre spike of j:   tag_ji -= A- y_i      (post before pre: LTD)
+
+    sum to the pairwise window ``W(dt) = A+ e^{-dt/tau+}`` for dt = t_post - t_pre > 0,
+    ``-A- e^{dt/tau-}`` for dt < 0, and 0 for simultaneous spikes. Only the spiking neurons' synapses
+    are touched (``nonzero`` + ``index_put_``); pre and post are the same population (recurrent
+    network), the synapses are ``conn``'s. Pre events are taken at spike emission: with conduction
+    delays the window is shifted by the delay relative to arrival-time STDP (spnet.m / daspnet.m pair
+    at arrival; equal up to 1 ms for daspnet's D = 1).
+
+    Args:
+        tag: (B, N, M) per-synapse tag (synapse m of neuron j is ``tag[b, j, m]``).
+        pre_trace, post_trace: (B, N) traces (the same tensor for symmetric traces).
+        spikes: (B, N) bool spikes of this step.
+        a_plus, a_minus: the window's amplitudes (multiply the trace amplitudes).
+    """
+    batch, n, m = tag.shape
+    flat = tag.view(batch, n * m)
+    b, i = spikes.nonzero(as_tuple=True)
+    if b.numel():
+        ids = conn.incoming[b, i]  # (K, width) synapse ids onto the spiking neurons
+        pre = torch.div(ids, m, rounding_mode="floor")
+        dw = a_plus * pre_trace[b[:, None], pre] * conn.incoming_mask[b, i]  # padding contributes 0
+        flat.index_put_((b[:, None].expand_as(ids), ids), dw, accumulate=True)
+        targets = conn.post[b, i]  # (K, M) the spiking neurons as presynaptic
+        tag[b, i] -= a_minus * post_trace[b[:, None], targets]
+    return tag
+
+
+def eligibility_decay(tag: Tensor, decay: float) -> Tensor:
+    """Exponential eligibility, ``tau_c dc/dt = -c + STDP(...)`` (Izhikevich 2007, tau_c = 1 s): the
+    decay half, ``c <- c e^{-dt/tau_c}`` (in place; returns ``tag``); ``stdp_update`` adds the rest.
+
+    daspnet.m decays by 0.99 once every 10 ms instead; ``decay_factor(995, 1)`` per ms gives the same
+    factor at every 10-ms boundary and decays smoothly in between.
+    """
+    return tag.mul_(decay)
+
+
+class AlphaState(NamedTuple):
+    """Two cascaded exponential filters whose second stage is an alpha-kernel filter of the input."""
+
+    y1: Tensor  # first stage, e^{-s/tau} response
+    y2: Tensor  # second stage, (s/tau) e^{1 - s/tau} response (peak 1 at s = tau)
+
+
+def alpha_init(
+    shape: tuple[int, ...], *, dtype: torch.dtype = torch.float32, device: torch.device | str = "cpu"
+) -> AlphaState:
+    """Both stages at rest."""
+    zeros = torch.zeros(shape, dtype=dtype, device=device)
+    return AlphaState(y1=zeros, y2=zeros.clone())
+
+
+def alpha_step(impulses: Tensor, state: AlphaState, dt_ms: float, tau_ms: float) -> AlphaState:
+    """One exact step of the alpha-kernel filter ``y2 = f * x`` with ``f(s) = (s/tau) e^{1 - s/tau}``.
+
+    An alpha kernel is two identical exponentials in cascade::
+
+        tau y1' = -y1 + tau x,      tau y2' = -y2 + e y1
+
+    (an impulse gives y1 = e^{-s/tau}, y2 = (e/tau) int_0^s e^{-(s-u)/tau} e^{-u/tau} du = f(s)).
+    Over a step h with the input arriving as impulses at the step's end, the exact solution is, with
+    lambda = e^{-h/tau}::
+
+        y2 <- lambda (y2 + (e h / tau) y1),      y1 <- lambda y1 + x
+
+    so an impulse at step 0 gives y2 at step k equal to f(k h) exactly. The kernel peaks at 1 at
+    s = tau and integrates to e tau: scale by ``1 / (e tau)`` for unit area. Legenstein et al. (2008)
+    filter the STDP pairings with it (tau_e = 0.4 s) to get the eligibility trace c(t).
+    """
+    decay = math.exp(-dt_ms / tau_ms)
+    y2 = decay * (state.y2 + (math.e * dt_ms / tau_ms) * state.y1)
+    y1 = decay * state.y1 + impulses
+    return AlphaState(y1=y1, y2=y2)
