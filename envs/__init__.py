@@ -25,5 +25,6 @@ _register("DNMS-v0", "envs.dnms:DNMSEnv", vector_entry_point="envs.dnms:DNMSVect
 _register("Conditioning-v0", "envs.conditioning:ConditioningEnv")
 _register("TwoChoiceConditioning-v0", "envs.conditioning:TwoChoiceConditioningEnv")
 _register("SpikePatterns-v0", "envs.spike_patterns:SpikePatternsEnv")
+_register("DistalReward-v0", "envs.distal_reward:DistalRewardEnv")
 
 __all__ = ["NAMESPACE"]

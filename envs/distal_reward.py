@@ -1,0 +1,213 @@
+"""Izhikevich (2007), Fig. 1: reinforce one synapse among 100,000 with a reward that comes 1-3 s late."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+import gymnasium as gym
+import numpy as np
+from gymnasium import spaces
+
+from envs.rendering import INK, MUTED, Canvas
+
+__all__ = ["DistalRewardEnv"]
+
+
+class DistalRewardEnv(gym.Env[np.ndarray, np.ndarray]):
+    """
+    ## Description
+
+    The distal reward experiment of Izhikevich E. M. (2007) "Solving the distal reward problem through
+    linkage of STDP and dopamine signaling", Cerebral Cortex 17:2443-2452 (Fig. 1; `daspnet.m`).
+
+    The experimenter watches two neurons of the network, the presynaptic neuron n1 and the postsynaptic
+    neuron n2 of one synapse. Whenever n2 fires within `interval_ms` = 20 ms after n1, a reward is scheduled
+    after a random delay of 1-3 s (`1000 + ceil(2000 U)` ms, as in `daspnet.m`); meanwhile the network keeps
+    firing and many other pairings happen. A dopamine-modulated STDP rule should nonetheless single out the
+    n1 -> n2 synapse and drive it to its maximum. Which neurons are watched is up to the agent (its preset):
+    the env only sees their spikes.
+
+    The experimenter presents no stimulus: the network runs on its own background activity, so the
+    observation is empty.
+
+    ## Action Space
+
+    `MultiBinary(2)`: the spikes of n1 and n2 at this 1-ms step.
+
+    ## Observation Space
+
+    `Box(0, 1, (0,), float32)`: empty.
+
+    ## Rewards
+
+    1.0 at each step a scheduled reward falls on (several may coincide), else 0.
+
+    ## Starting State
+
+    No pending reward, no earlier spike of n1.
+
+    ## Episode End
+
+    Termination after `duration_s` (3600 s: the paper's hour) of simulated time. Rewards still pending then
+    are dropped. Never truncated.
+
+    ## Info
+
+    Every step: `t_s` (time of the step), `pairings` (n1 -> n2 pairings so far), `rewards` (delivered so
+    far), `pending` (scheduled, not yet delivered).
+
+    ## Arguments
+
+    | Parameter        | Default | Description                                              |
+    |------------------|---------|----------------------------------------------------------|
+    | `duration_s`     | 3600    | simulated time of an episode                             |
+    | `interval_ms`    | 20      | n2 must fire within this long after n1                   |
+    | `min_delay_ms`   | 1000    | the reward delay is `min_delay_ms + ceil(spread_ms U)`   |
+    | `spread_ms`      | 2000    |                                                          |
+    | `dt_ms`          | 1.0     | step                                                     |
+
+    ## Version History
+
+    * v0: Initial version.
+    """
+
+    metadata = {"render_modes": ["human", "rgb_array"], "render_fps": 10}  # noqa: RUF012
+
+    def __init__(
+        self,
+        render_mode: str | None = None,
+        *,
+        duration_s: float = 3600.0,
+        interval_ms: float = 20.0,
+        min_delay_ms: float = 1000.0,
+        spread_ms: float = 2000.0,
+        dt_ms: float = 1.0,
+    ) -> None:
+        if render_mode is not None and render_mode not in self.metadata["render_modes"]:
+            raise ValueError(
+                f"render_mode must be None or one of {self.metadata['render_modes']}, got {render_mode!r}."
+            )
+        if duration_s <= 0 or interval_ms <= 0 or min_delay_ms < 0 or spread_ms < 0 or dt_ms <= 0:
+            raise ValueError("duration_s, interval_ms and dt_ms must be > 0; min_delay_ms and spread_ms >= 0")
+        self.render_mode = render_mode
+        self.dt_ms = float(dt_ms)
+        self.dt = self.dt_ms / 1000.0
+        self.n_steps = round(duration_s * 1000.0 / dt_ms)
+        self.interval_ms, self.min_delay_ms, self.spread_ms = float(interval_ms), float(min_delay_ms), float(spread_ms)
+        self.observation_space = spaces.Box(0.0, 1.0, shape=(0,), dtype=np.float32)
+        self.action_space = spaces.MultiBinary(2)
+        self._empty = np.zeros(0, dtype=np.float32)
+        self._step = 0
+        self._last_pre_ms = -np.inf
+        self._pending: list[float] = []  # times (ms) of scheduled rewards, unsorted (few at a time)
+        self._pairings = self._rewards = 0
+        self._history: list[tuple[float, str]] = []  # recent events for rendering: (t_ms, kind)
+        self._canvas: Canvas | None = None
+        self._started = False
+
+    def reset(self, *, seed: int | None = None, options: Mapping[str, Any] | None = None) -> tuple[np.ndarray, dict]:
+        super().reset(seed=seed)
+        if options:
+            raise ValueError(f"DistalRewardEnv takes no reset options, got {sorted(options)}.")
+        self._step = 0
+        self._last_pre_ms = -np.inf
+        self._pending = []
+        self._pairings = self._rewards = 0
+        self._history = []
+        self._started = True
+        if self.render_mode == "human":
+            self._render_frame()
+        return self._empty.copy(), self._info()
+
+    def step(self, action: np.ndarray) -> tuple[np.ndarray, float, bool, bool, dict[str, Any]]:
+        if not self._started:
+            raise RuntimeError("DistalRewardEnv.step() called before reset(); call reset() first.")
+        spikes = np.asarray(action)
+        if spikes.shape != (2,) or not np.isin(spikes, (0, 1)).all():
+            raise ValueError(
+                f"the action is the spikes (0 or 1) of the watched neurons n1 and n2, shape (2,); got {action!r}."
+            )
+        t_ms = self._step * self.dt_ms
+        pre, post = bool(spikes[0]), bool(spikes[1])
+        if pre:  # recorded first, as daspnet.m does: n1 and n2 in the same step are no pairing
+            self._last_pre_ms = t_ms
+            self._history.append((t_ms, "n1"))
+        if post:
+            self._history.append((t_ms, "n2"))
+            if 0 < t_ms - self._last_pre_ms < self.interval_ms:  # n1 then n2 within the interval
+                delay = self.min_delay_ms + np.ceil(self.spread_ms * self.np_random.random())
+                self._pending.append(t_ms + delay)
+                self._pairings += 1
+                self._history.append((t_ms, "pairing"))
+        due = [r for r in self._pending if r <= t_ms]
+        reward = float(len(due))
+        if due:
+            self._pending = [r for r in self._pending if r > t_ms]
+            self._rewards += len(due)
+            self._history.append((t_ms, "reward"))
+        info = self._info()
+        self._step += 1
+        terminated = self._step == self.n_steps
+        if self._history and self._history[0][0] < t_ms - 4000.0:
+            self._history = [e for e in self._history if e[0] >= t_ms - 4000.0]
+        if self.render_mode == "human" and (terminated or self._step % 100 == 0):
+            self._render_frame()
+        return self._empty.copy(), reward, terminated, False, info
+
+    def _info(self) -> dict[str, Any]:
+        return {
+            "t_s": self._step * self.dt,
+            "pairings": self._pairings,
+            "rewards": self._rewards,
+            "pending": len(self._pending),
+        }
+
+    def render(self) -> np.ndarray | None:
+        if self.render_mode is None:
+            gym.logger.warn("render() called without a render_mode; make the env with render_mode='rgb_array'.")
+            return None
+        if not self._started:
+            raise RuntimeError("nothing to render before the first reset(); call reset() first.")
+        return self._render_frame() if self.render_mode == "rgb_array" else None
+
+    def close(self) -> None:
+        if self._canvas is not None:
+            self._canvas.close()
+            self._canvas = None
+
+    def _render_frame(self) -> np.ndarray | None:
+        if self._canvas is None:
+            self._canvas = Canvas(self.render_mode, (960, 360), self.metadata["render_fps"], "DistalReward")
+        canvas = self._canvas
+        surface = canvas.begin()
+        import pygame  # already imported by Canvas.begin()
+
+        now = self._step * self.dt_ms
+        canvas.text("Distal reward: reinforce the n1 -> n2 synapse", (24, 16), size=30)
+        canvas.text(
+            f"t = {now / 1000:.1f} s   pairings {self._pairings}   rewards {self._rewards}   "
+            f"pending {len(self._pending)}",
+            (24, 52),
+            size=22,
+        )
+        canvas.text("Izhikevich (2007), Fig. 1", (936, 22), size=16, color=MUTED, anchor="topright")
+        left, width, window = 110, 820, 4000.0
+        rows = {"n1": 120, "n2": 170, "pairing": 220, "reward": 270}
+        colors = {"n1": (31, 119, 180), "n2": (255, 127, 14), "pairing": INK, "reward": (44, 160, 44)}
+        for kind, y in rows.items():
+            canvas.text(kind, (left - 12, y), size=18, color=MUTED, anchor="midright")
+            pygame.draw.line(surface, (222, 224, 228), (left, y), (left + width, y))
+        for t_ms, kind in self._history:
+            x = left + (t_ms - (now - window)) / window * width
+            if x >= left:
+                pygame.draw.line(
+                    surface, colors[kind], (x, rows[kind] - 12), (x, rows[kind] + 12), 3 if kind == "reward" else 2
+                )
+        for r in self._pending:
+            x = left + width + (r - now) / window * width
+            if x <= left + width + 10:
+                pygame.draw.circle(surface, colors["reward"], (x, rows["reward"]), 4, 1)
+        pygame.draw.line(surface, MUTED, (left + width, 100), (left + width, 290))
+        canvas.text("last 4 s", (left + width / 2, 300), size=16, color=MUTED, anchor="midtop")
+        return canvas.present()
