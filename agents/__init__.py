@@ -21,6 +21,7 @@ from agents.base import Agent, PolicyPredictor, transition_info
 # optional dependency never touches the others.
 AGENTS: dict[str, tuple[str, str]] = {
     "miconi": ("agents.miconi:MiconiAgent", "agents.miconi:MiconiConfig"),
+    "dastdp": ("agents.dastdp:DASTDPAgent", "agents.dastdp:DASTDPConfig"),
 }
 
 

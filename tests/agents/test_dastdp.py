@@ -1,0 +1,100 @@
+"""Izhikevich's DA-STDP agent against daspnet.m's mechanics."""
+
+import math
+
+import gymnasium as gym
+import numpy as np
+import pytest
+import torch
+
+import envs  # noqa: F401
+from agents import make_agent
+
+SMALL = {"n_excitatory": 80, "n_inhibitory": 20, "fan_out": 10}
+
+
+def agent_for(seeds=(0,), **config):
+    env = gym.make("spikegym/DistalReward-v0", duration_s=1)
+    return make_agent("dastdp", env, seeds=list(seeds), config={**SMALL, **config})
+
+
+def step(agent, n: int, reward: float = 0.0):
+    obs = np.zeros((agent.batch_size, 0), np.float32)
+    actions = []
+    for _ in range(n):
+        a, _ = agent.predict(obs)
+        actions.append(a)
+        agent.observe(
+            np.full(agent.batch_size, reward), np.zeros(agent.batch_size, bool), np.zeros(agent.batch_size, bool), {}
+        )
+    return np.stack(actions)
+
+
+def test_the_reinforced_synapse_starts_at_zero_and_its_neurons_are_watched():
+    agent = agent_for(seeds=(0, 1, 2))
+    n1, syn = agent.reinforced
+    rows = torch.arange(3)
+    assert torch.all(agent.reinforced_weight == 0)
+    assert torch.equal(agent.watched[:, 0], n1) and torch.equal(agent.watched[:, 1], agent.conn.post[rows, n1, syn])
+    assert torch.all(n1 < SMALL["n_excitatory"])
+    weights = agent.excitatory_weights()
+    assert torch.isnan(weights).sum() == 3 and torch.nanmean(weights) == 1.0
+
+
+def test_a_reward_releases_dopamine_that_decays_with_tau_d():
+    agent = agent_for()
+    step(agent, 1, reward=1.0)
+    released = agent.dopamine.item()
+    assert released == pytest.approx(0.5)
+    step(agent, 200)
+    assert agent.dopamine.item() == pytest.approx(0.5 * math.exp(-1.0), rel=1e-4)
+
+
+def test_weights_take_dopamine_times_tag_every_10_ms_and_stay_in_bounds():
+    agent = agent_for(noise_amplitude=0.0)  # silent network: no spikes, so no STDP changes the tags
+    step(agent, 1)
+    agent.tag.zero_()
+    agent.tag[0, 0, :] = 1.0
+    agent.tag[0, 1, :] = -100.0
+    agent.dopamine.fill_(1.0)
+    w0 = agent.conn.weight[0, 0].clone()
+    step(agent, 9)  # t = 10 ms: one update, after nine dopamine decays
+    d = math.exp(-9 / 200)
+    expected = (w0 + (d + 0.002) * 1.0).clamp(0, 4)
+    torch.testing.assert_close(agent.conn.weight[0, 0], expected)
+    assert torch.all(agent.conn.weight[0, 1] == 0.0)  # clipped at 0
+    assert torch.allclose(agent.tag[0, 0], torch.full_like(agent.tag[0, 0], 0.99))  # tags decay at the update
+    agent.tag[0, 0, :] = 1000.0
+    step(agent, 10)
+    assert torch.all(agent.conn.weight[0, 0] == 4.0)  # clipped at s_max
+    assert torch.all(agent.conn.weight[0, SMALL["n_excitatory"] :] == -1.0)  # inhibitory weights are fixed
+
+
+def test_pre_before_post_spikes_tag_the_synapse_positively():
+    agent = agent_for(noise_amplitude=0.0)
+    j = 0
+    i = int(agent.conn.post[0, j, 3])
+    agent.tag.zero_()
+    agent.state.v[0, j] = 35.0  # j spikes (detected at the start of the next step)
+    step(agent, 1)
+    agent.state.v[0, i] = 35.0  # i spikes 1 ms later
+    step(agent, 1)
+    assert agent.tag[0, j, 3].item() == pytest.approx(0.1 * 0.95)
+
+
+def test_a_network_is_the_same_alone_or_in_a_batch_and_checkpoints_round_trip():
+    batched, alone = agent_for(seeds=(4, 5)), agent_for(seeds=(5,))
+    a = step(batched, 300, reward=0.0)
+    b = step(alone, 300, reward=0.0)
+    np.testing.assert_array_equal(a[:, 1], b[:, 0])
+    torch.testing.assert_close(batched.conn.weight[1], alone.conn.weight[0])
+    clone = agent_for(seeds=(4, 5))
+    clone.load_state_dict(batched.state_dict())
+    np.testing.assert_array_equal(step(clone, 200, reward=1.0), step(batched, 200, reward=1.0))
+
+
+def test_clear_errors():
+    with pytest.raises(ValueError, match="unknown DA-STDP parameter"):
+        agent_for(fan_outt=3)
+    with pytest.raises(ValueError, match="MultiBinary"):
+        make_agent("dastdp", gym.make("spikegym/DNMS-v0"), seeds=[0])
