@@ -14,14 +14,14 @@ import gymnasium as gym
 import numpy as np
 from gymnasium import spaces
 
-from envs.rendering import INK, MUTED, Canvas, Color, lighten
+from envs.rendering import INK, MUTED, Canvas, CanvasEnv, Color, lighten
 
 __all__ = ["ConditioningEnv", "TwoChoiceConditioningEnv"]
 
 _RESET_OPTIONS = ("state",)
 
 
-class ConditioningEnv(gym.Env[np.ndarray, np.ndarray]):
+class ConditioningEnv(CanvasEnv, gym.Env[np.ndarray, np.ndarray]):
     """
     ## Description
 
@@ -100,10 +100,7 @@ class ConditioningEnv(gym.Env[np.ndarray, np.ndarray]):
         punishment: float = 0.0,
         dt_ms: float = 1.0,
     ) -> None:
-        if render_mode is not None and render_mode not in self.metadata["render_modes"]:
-            raise ValueError(
-                f"render_mode must be None or one of {self.metadata['render_modes']}, got {render_mode!r}."
-            )
+        self._init_rendering(render_mode)
         problems = []
         for name, value in (
             ("n_states", n_states),
@@ -124,7 +121,6 @@ class ConditioningEnv(gym.Env[np.ndarray, np.ndarray]):
             problems.append(f"dt_ms must be > 0, got {dt_ms!r}")
         if problems:
             raise ValueError("; ".join(problems))
-        self.render_mode = render_mode
         self.n_states, self.n_inputs, self.n_outputs = int(n_states), int(n_inputs), int(n_outputs)
         self.input_rate = float(input_rate)
         self.ticks_per_step, self.game_steps = int(ticks_per_step), int(game_steps)
@@ -142,8 +138,6 @@ class ConditioningEnv(gym.Env[np.ndarray, np.ndarray]):
         self._spikes_this_step = np.zeros(self.n_outputs, dtype=np.int64)
         self._rates = np.zeros((self.n_states, 2))  # per state: summed output rate, game steps seen
         self._raster: list[tuple[np.ndarray, np.ndarray]] = []
-        self._canvas: Canvas | None = None
-        self._started = False
 
     # -- the game -------------------------------------------------------------------------------------
     def reset(self, *, seed: int | None = None, options: Mapping[str, Any] | None = None) -> tuple[np.ndarray, dict]:
@@ -230,24 +224,8 @@ class ConditioningEnv(gym.Env[np.ndarray, np.ndarray]):
         return spikes.astype(np.int64)
 
     # -- rendering ------------------------------------------------------------------------------------
-    def render(self) -> np.ndarray | None:
-        if self.render_mode is None:
-            gym.logger.warn("render() called without a render_mode; make the env with render_mode='rgb_array'.")
-            return None
-        if not self._started:
-            raise RuntimeError("nothing to render before the first reset(); call reset() first.")
-        return self._render_frame() if self.render_mode == "rgb_array" else None
-
-    def close(self) -> None:
-        if self._canvas is not None:
-            self._canvas.close()
-            self._canvas = None
-
-    def _render_frame(self) -> np.ndarray | None:
-        if self._canvas is None:
-            self._canvas = Canvas(self.render_mode, (960, 560), self.metadata["render_fps"], type(self).__name__)
-        canvas = self._canvas
-        surface = canvas.begin()
+    def _draw(self, canvas: Canvas) -> None:
+        surface = canvas.surface
         import pygame  # already imported by Canvas.begin()
 
         canvas.text(self._title(), (24, 16), size=30)
@@ -291,7 +269,6 @@ class ConditioningEnv(gym.Env[np.ndarray, np.ndarray]):
             anchor="midtop",
         )
         self._draw_state_panel(canvas, (640, top, 290, height))
-        return canvas.present()
 
     def _title(self) -> str:
         return "Classical conditioning"

@@ -9,12 +9,12 @@ import gymnasium as gym
 import numpy as np
 from gymnasium import spaces
 
-from envs.rendering import INK, MUTED, Canvas
+from envs.rendering import INK, MUTED, Canvas, CanvasEnv
 
 __all__ = ["DistalRewardEnv"]
 
 
-class DistalRewardEnv(gym.Env[np.ndarray, np.ndarray]):
+class DistalRewardEnv(CanvasEnv, gym.Env[np.ndarray, np.ndarray]):
     """
     ## Description
 
@@ -73,6 +73,7 @@ class DistalRewardEnv(gym.Env[np.ndarray, np.ndarray]):
     """
 
     metadata = {"render_modes": ["human", "rgb_array"], "render_fps": 10}  # noqa: RUF012
+    frame_size = (960, 360)
 
     def __init__(
         self,
@@ -84,13 +85,9 @@ class DistalRewardEnv(gym.Env[np.ndarray, np.ndarray]):
         spread_ms: float = 2000.0,
         dt_ms: float = 1.0,
     ) -> None:
-        if render_mode is not None and render_mode not in self.metadata["render_modes"]:
-            raise ValueError(
-                f"render_mode must be None or one of {self.metadata['render_modes']}, got {render_mode!r}."
-            )
+        self._init_rendering(render_mode)
         if duration_s <= 0 or interval_ms <= 0 or min_delay_ms < 0 or spread_ms < 0 or dt_ms <= 0:
             raise ValueError("duration_s, interval_ms and dt_ms must be > 0; min_delay_ms and spread_ms >= 0")
-        self.render_mode = render_mode
         self.dt_ms = float(dt_ms)
         self.dt = self.dt_ms / 1000.0
         self.n_steps = round(duration_s * 1000.0 / dt_ms)
@@ -103,8 +100,6 @@ class DistalRewardEnv(gym.Env[np.ndarray, np.ndarray]):
         self._pending: list[float] = []  # times (ms) of scheduled rewards, unsorted (few at a time)
         self._pairings = self._rewards = 0
         self._history: list[tuple[float, str]] = []  # recent events for rendering: (t_ms, kind)
-        self._canvas: Canvas | None = None
-        self._started = False
 
     def reset(self, *, seed: int | None = None, options: Mapping[str, Any] | None = None) -> tuple[np.ndarray, dict]:
         super().reset(seed=seed)
@@ -163,24 +158,8 @@ class DistalRewardEnv(gym.Env[np.ndarray, np.ndarray]):
             "pending": len(self._pending),
         }
 
-    def render(self) -> np.ndarray | None:
-        if self.render_mode is None:
-            gym.logger.warn("render() called without a render_mode; make the env with render_mode='rgb_array'.")
-            return None
-        if not self._started:
-            raise RuntimeError("nothing to render before the first reset(); call reset() first.")
-        return self._render_frame() if self.render_mode == "rgb_array" else None
-
-    def close(self) -> None:
-        if self._canvas is not None:
-            self._canvas.close()
-            self._canvas = None
-
-    def _render_frame(self) -> np.ndarray | None:
-        if self._canvas is None:
-            self._canvas = Canvas(self.render_mode, (960, 360), self.metadata["render_fps"], "DistalReward")
-        canvas = self._canvas
-        surface = canvas.begin()
+    def _draw(self, canvas: Canvas) -> None:
+        surface = canvas.surface
         import pygame  # already imported by Canvas.begin()
 
         now = self._step * self.dt_ms
@@ -210,4 +189,3 @@ class DistalRewardEnv(gym.Env[np.ndarray, np.ndarray]):
                 pygame.draw.circle(surface, colors["reward"], (x, rows["reward"]), 4, 1)
         pygame.draw.line(surface, MUTED, (left + width, 100), (left + width, 290))
         canvas.text("last 4 s", (left + width / 2, 300), size=16, color=MUTED, anchor="midtop")
-        return canvas.present()

@@ -322,3 +322,49 @@ def _import_pygame() -> Any:
     if not pygame.font.get_init():
         pygame.font.init()
     return pygame
+
+
+class CanvasEnv:
+    """``render()`` and ``close()`` for a single env drawn on a :class:`Canvas` (mix in before ``gym.Env``).
+
+    The env calls :meth:`_init_rendering` in its constructor, sets ``self._started`` on its first
+    ``reset()``, and implements ``_draw(canvas)``: draw the current state on the cleared canvas.
+    """
+
+    metadata: dict[str, Any]
+    render_mode: str | None
+    frame_size: tuple[int, int] = (960, 560)
+
+    def _init_rendering(self, render_mode: str | None) -> None:
+        if render_mode is not None and render_mode not in self.metadata["render_modes"]:
+            raise ValueError(
+                f"render_mode must be None or one of {self.metadata['render_modes']}, got {render_mode!r}."
+            )
+        self.render_mode = render_mode
+        self._canvas: Canvas | None = None
+        self._started = False
+
+    def render(self) -> np.ndarray | None:
+        if self.render_mode is None:
+            import gymnasium as gym
+
+            gym.logger.warn("render() called without a render_mode; make the env with render_mode='rgb_array'.")
+            return None
+        if not self._started:
+            raise RuntimeError("nothing to render before the first reset(); call reset() first.")
+        return self._render_frame() if self.render_mode == "rgb_array" else None
+
+    def close(self) -> None:
+        if self._canvas is not None:
+            self._canvas.close()
+            self._canvas = None
+
+    def _render_frame(self) -> np.ndarray | None:
+        if self._canvas is None:
+            self._canvas = Canvas(self.render_mode, self.frame_size, self.metadata["render_fps"], type(self).__name__)
+        self._canvas.begin()
+        self._draw(self._canvas)
+        return self._canvas.present()
+
+    def _draw(self, canvas: Canvas) -> None:
+        raise NotImplementedError

@@ -9,7 +9,7 @@ import gymnasium as gym
 import numpy as np
 from gymnasium import spaces
 
-from envs.rendering import INK, MUTED, Canvas, Epoch, Trace, draw_panel, draw_time_axis
+from envs.rendering import INK, MUTED, Canvas, CanvasEnv, Epoch, Trace, draw_panel, draw_time_axis
 
 __all__ = ["SpikePatternsEnv", "alpha_kernel"]
 
@@ -22,7 +22,7 @@ def alpha_kernel(t_s: np.ndarray, tau_s: float) -> np.ndarray:
     return np.where(t >= 0, (t / tau_s) * np.exp(1.0 - t / tau_s), 0.0)
 
 
-class SpikePatternsEnv(gym.Env[np.ndarray, np.ndarray]):
+class SpikePatternsEnv(CanvasEnv, gym.Env[np.ndarray, np.ndarray]):
     """
     ## Description
 
@@ -105,10 +105,7 @@ class SpikePatternsEnv(gym.Env[np.ndarray, np.ndarray]):
         template_seed: int = 0,
         dt_ms: float = 1.0,
     ) -> None:
-        if render_mode is not None and render_mode not in self.metadata["render_modes"]:
-            raise ValueError(
-                f"render_mode must be None or one of {self.metadata['render_modes']}, got {render_mode!r}."
-            )
+        self._init_rendering(render_mode)
         problems = []
         if int(n_channels) != n_channels or n_channels < 1:
             problems.append(f"n_channels must be a positive integer, got {n_channels!r}")
@@ -124,7 +121,6 @@ class SpikePatternsEnv(gym.Env[np.ndarray, np.ndarray]):
             problems.append("reward_tau_ms must be > 0 and reward_delay_ms >= 0")
         if problems:
             raise ValueError("; ".join(problems))
-        self.render_mode = render_mode
         self.n_channels = int(n_channels)
         self.dt_ms = float(dt_ms)
         self.dt = self.dt_ms / 1000.0
@@ -147,8 +143,6 @@ class SpikePatternsEnv(gym.Env[np.ndarray, np.ndarray]):
         self._inputs = np.zeros((self.n_steps, self.n_channels), dtype=np.int8)
         self._reward_signal = np.zeros(self.n_steps)
         self._output = np.zeros(self.n_steps, dtype=bool)
-        self._canvas: Canvas | None = None
-        self._started = False
 
     def reset(self, *, seed: int | None = None, options: Mapping[str, Any] | None = None) -> tuple[np.ndarray, dict]:
         seeded = seed is not None
@@ -216,24 +210,8 @@ class SpikePatternsEnv(gym.Env[np.ndarray, np.ndarray]):
         return int(template)
 
     # -- rendering ------------------------------------------------------------------------------------
-    def render(self) -> np.ndarray | None:
-        if self.render_mode is None:
-            gym.logger.warn("render() called without a render_mode; make the env with render_mode='rgb_array'.")
-            return None
-        if not self._started:
-            raise RuntimeError("nothing to render before the first reset(); call reset() first.")
-        return self._render_frame() if self.render_mode == "rgb_array" else None
-
-    def close(self) -> None:
-        if self._canvas is not None:
-            self._canvas.close()
-            self._canvas = None
-
-    def _render_frame(self) -> np.ndarray | None:
-        if self._canvas is None:
-            self._canvas = Canvas(self.render_mode, (960, 560), self.metadata["render_fps"], "SpikePatterns")
-        canvas = self._canvas
-        surface = canvas.begin()
+    def _draw(self, canvas: Canvas) -> None:
+        surface = canvas.surface
         import pygame  # already imported by Canvas.begin()
 
         duration = self.n_steps * self.dt_ms
@@ -277,4 +255,3 @@ class SpikePatternsEnv(gym.Env[np.ndarray, np.ndarray]):
             current_ms=self._step * self.dt_ms,
         )
         draw_time_axis(canvas, rect, duration_ms=duration, tick_ms=500.0)
-        return canvas.present()
