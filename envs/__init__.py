@@ -26,5 +26,6 @@ _register("Conditioning-v0", "envs.conditioning:ConditioningEnv")
 _register("TwoChoiceConditioning-v0", "envs.conditioning:TwoChoiceConditioningEnv")
 _register("SpikePatterns-v0", "envs.spike_patterns:SpikePatternsEnv")
 _register("DistalReward-v0", "envs.distal_reward:DistalRewardEnv")
+_register("Biofeedback-v0", "envs.biofeedback:BiofeedbackEnv")
 
 __all__ = ["NAMESPACE"]
