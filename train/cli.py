@@ -12,6 +12,7 @@ from __future__ import annotations
 import argparse
 import csv
 import json
+import shutil
 import sys
 from collections.abc import Sequence
 from dataclasses import fields
@@ -37,6 +38,16 @@ EVAL_SEED_BASE = 1_000_000
 """Evaluation and probe envs are seeded from here on: disjoint from any training seed."""
 
 RESULT_FILES = ("metrics.csv", "summary.json", "checkpoint")
+RUN_OUTPUTS = (
+    *RESULT_FILES,
+    "config.yaml",
+    "evaluations.csv",
+    "probes.npz",
+    "eval.csv",
+    "eval_summary.json",
+    "figures",
+)
+"""Everything ``run`` (and ``eval``/``plot`` after it) writes into a run directory: cleared by ``--force``."""
 
 
 class UsageError(Exception):
@@ -163,6 +174,13 @@ def cmd_run(args: argparse.Namespace) -> int:
     existing = [name for name in RESULT_FILES if (out / name).exists()]
     if existing and not args.force:
         raise UsageError(f"{out} already holds results ({', '.join(existing)}); choose another --out or add --force")
+    if args.force:  # a rerun must not leave an earlier run's files beside its own
+        for name in RUN_OUTPUTS:
+            target = out / name
+            if target.is_dir():
+                shutil.rmtree(target)
+            elif target.exists():
+                target.unlink()
     out.mkdir(parents=True, exist_ok=True)
     if config.threads:
         torch.set_num_threads(config.threads)

@@ -150,3 +150,15 @@ def test_every_cli_command_in_the_readme_is_tested_here():
     used = set(re.findall(r"python -m train (\w+)", readme))
     tested = {"run", "eval", "plot", "render", "list"}
     assert used and used <= tested, f"README shows commands without a test: {sorted(used - tested)}"
+
+
+def test_force_clears_the_earlier_runs_files(tmp_path):
+    out = tmp_path / "again"
+    out.mkdir()
+    (out / "metrics.csv").write_text("old\n")
+    (out / "evaluations.csv").write_text("stale\n")
+    (out / "notes.txt").write_text("mine\n")
+    cli("run", "--episodes", "1", "--env-kwargs", SHORT, "--out", str(out), "--force", "--quiet")
+    assert not (out / "evaluations.csv").exists()  # this run did not evaluate: no stale file is left
+    assert (out / "notes.txt").read_text() == "mine\n"  # files run does not write are never touched
+    assert (out / "metrics.csv").read_text().startswith("seed,episode")
