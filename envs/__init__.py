@@ -24,7 +24,11 @@ _register("DNMS-v0", "envs.dnms:DNMSEnv", vector_entry_point="envs.dnms:DNMSVect
 
 _register("Conditioning-v0", "envs.conditioning:ConditioningEnv")
 _register("TwoChoiceConditioning-v0", "envs.conditioning:TwoChoiceConditioningEnv")
-_register("SpikePatterns-v0", "envs.spike_patterns:SpikePatternsEnv")
+_register(
+    "SpikePatterns-v0",
+    "envs.spike_patterns:SpikePatternsEnv",
+    vector_entry_point="envs.spike_patterns:SpikePatternsVectorEnv",
+)
 _register("DistalReward-v0", "envs.distal_reward:DistalRewardEnv")
 _register("Biofeedback-v0", "envs.biofeedback:BiofeedbackEnv")
 

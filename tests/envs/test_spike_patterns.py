@@ -72,3 +72,43 @@ def test_clear_errors_and_rendering():
     frame = env.render()
     assert frame.shape == (560, 960, 3) and len(np.unique(frame.reshape(-1, 3), axis=0)) > 20
     env.close()
+
+
+def assert_same(a, b, path="info"):
+    if isinstance(a, dict):
+        assert set(a) == set(b), f"{path}: keys {sorted(a)} != {sorted(b)}"
+        for key in a:
+            assert_same(a[key], b[key], f"{path}.{key}")
+    elif isinstance(a, np.ndarray) and a.dtype == object:
+        assert len(a) == len(b)
+        for x, y in zip(a, b, strict=True):
+            assert_same(x, y, path)
+    else:
+        a, b = np.asarray(a), np.asarray(b)
+        assert a.dtype == b.dtype and np.array_equal(a, b), f"{path}: {a} != {b}"
+
+
+@pytest.mark.parametrize("order", ["alternate", "random"])
+def test_the_vector_env_equals_the_sync_vector_env_step_for_step(order):
+    from gymnasium.vector import AutoresetMode
+
+    kwargs = dict(n_channels=20, template_ms=200, trial_ms=700, template_order=order)
+    native = gym.make_vec("spikegym/SpikePatterns-v0", num_envs=3, vectorization_mode="vector_entry_point", **kwargs)
+    sync = gym.make_vec(
+        "spikegym/SpikePatterns-v0",
+        num_envs=3,
+        vectorization_mode="sync",
+        vector_kwargs={"autoreset_mode": AutoresetMode.SAME_STEP},
+        **kwargs,
+    )
+    assert type(native.unwrapped).__name__ == "SpikePatternsVectorEnv"
+    rng = np.random.default_rng(0)
+    for seed in (5, None):
+        outs = [env.reset(seed=seed) for env in (native, sync)]
+        assert_same(outs[0][0], outs[1][0], "obs")
+        assert_same(outs[0][1], outs[1][1])
+        for _ in range(int(2.5 * 700)):
+            action = (rng.random((3, 1)) < 0.01).astype(np.int8)
+            a, b = native.step(action), sync.step(action)
+            for x, y, name in zip(a, b, ("obs", "reward", "terminated", "truncated", "info"), strict=True):
+                assert_same(x, y, name)
