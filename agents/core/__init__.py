@@ -40,8 +40,12 @@ from agents.core.neurons import (
 from agents.core.noise import BatchGenerators, sparse_perturbations
 from agents.core.synapses import (
     Connectivity,
+    DynamicSynapseParameters,
+    DynamicSynapseState,
     delay_buffer_init,
     deliver_spikes,
+    dynamic_synapse_init,
+    dynamic_synapse_spike,
     fixed_fanout_connectivity,
     read_input,
 )
@@ -68,6 +72,8 @@ __all__ = [
     "CondLIFState",
     "Connectivity",
     "DopamineParameters",
+    "DynamicSynapseParameters",
+    "DynamicSynapseState",
     "IzhikevichParameters",
     "IzhikevichState",
     "LIFParameters",
@@ -86,6 +92,8 @@ __all__ = [
     "dopamine_effective",
     "dopamine_init",
     "dopamine_step",
+    "dynamic_synapse_init",
+    "dynamic_synapse_spike",
     "eligibility_decay",
     "fixed_fanout_connectivity",
     "izhikevich_init",

@@ -17,6 +17,8 @@ Izhikevich E.M. (2007) Cereb Cortex 17:2443 (daspnet.m).
 
 from __future__ import annotations
 
+import math
+from dataclasses import dataclass
 from typing import NamedTuple
 
 import torch
@@ -138,3 +140,65 @@ def read_input(buffer: Tensor, t: int) -> Tensor:
     arrived = buffer[:, slot].clone()
     buffer[:, slot] = 0.0
     return arrived
+
+
+class DynamicSynapseState(NamedTuple):
+    """Short-term plasticity state of a set of synapses (any shape S, batch first)."""
+
+    u: Tensor  # utilisation (facilitation), in (0, 1]
+    r: Tensor  # available resources (depression), in (0, 1]
+    last_spike_ms: Tensor  # time of each synapse's last presynaptic spike; -inf before the first
+
+
+@dataclass(frozen=True)
+class DynamicSynapseParameters:
+    """Markram, Wang & Tsodyks (1998) dynamic synapse: use U, depression and facilitation time constants.
+
+    Legenstein et al. (2008) use U = 0.5, D = 1.1 s, F = 0.02 s for E -> E synapses (0.25 / 0.7 / 0.02 E -> I,
+    0.05 / 0.125 / 1.2 I -> E, 0.32 / 0.144 / 0.06 I -> I), from Gupta, Wang & Markram (2000).
+    """
+
+    U: float = 0.5
+    D_ms: float = 1100.0
+    F_ms: float = 20.0
+
+
+def dynamic_synapse_init(
+    shape: tuple[int, ...],
+    p: DynamicSynapseParameters,
+    *,
+    dtype: torch.dtype = torch.float32,
+    device: torch.device | str = "cpu",
+) -> DynamicSynapseState:
+    """Fresh synapses: u = U, r = 1, no spike yet (the first spike's efficacy is U)."""
+    u = torch.full(shape, p.U, dtype=dtype, device=device)
+    return DynamicSynapseState(u=u, r=torch.ones_like(u), last_spike_ms=torch.full_like(u, -math.inf))
+
+
+def dynamic_synapse_spike(
+    state: DynamicSynapseState, hit: Tensor, t_ms: float, p: DynamicSynapseParameters
+) -> tuple[Tensor, DynamicSynapseState]:
+    """Efficacies ``u r`` of the synapses ``hit`` by a presynaptic spike at ``t_ms``, and the new state.
+
+    The recursion of Markram et al. (1998), in the order PCSIM/CSIM apply it at each spike after the first,
+    with ``isi`` the time since the synapse's previous spike::
+
+        r <- 1 + (r (1 - u) - 1) exp(-isi / D)        (with the previous u)
+        u <- U + u (1 - U) exp(-isi / F)
+
+    and the postsynaptic response grows by ``W u r``. Synapses not hit keep their state; their efficacy is 0.
+
+    Args:
+        state: the synapses' state.
+        hit: bool, the state's shape: which synapses receive a spike now.
+        t_ms: the current time.
+    """
+    isi = t_ms - state.last_spike_ms
+    seen = hit & torch.isfinite(state.last_spike_ms)
+    r_new = 1.0 + (state.r * (1.0 - state.u) - 1.0) * torch.exp(-isi / p.D_ms)
+    u_new = p.U + state.u * (1.0 - p.U) * torch.exp(-isi / p.F_ms)
+    r = torch.where(seen, r_new, state.r)
+    u = torch.where(seen, u_new, state.u)
+    last = torch.where(hit, torch.full_like(state.last_spike_ms, t_ms), state.last_spike_ms)
+    efficacy = torch.where(hit, u * r, torch.zeros_like(u))
+    return efficacy, DynamicSynapseState(u=u, r=r, last_spike_ms=last)
