@@ -62,7 +62,7 @@ def plot_learning_curve(run_dir: str | Path, out: str | Path | None = None) -> P
     episodes = np.arange(1, n + 1)
     # Trial types alternate (AA, AB, BA, BB...), so each seed is first averaged over a window that spans
     # whole cycles; the band is then the spread of those averages across seeds.
-    window = max(1, min(100, 4 * max(1, n // 80)))
+    window = max(1, min(100, 4 * max(1, n // 80), n))
     kernel = np.ones(window) / window
     smooth = np.array([np.convolve(v, kernel, mode="valid") for v in values])
     x = episodes[window - 1 :]
@@ -91,7 +91,7 @@ def plot_learning_curve(run_dir: str | Path, out: str | Path | None = None) -> P
     if metric == "error":
         ax.axhline(1.0, color="#888888", linewidth=0.8, linestyle="--")
         ax.set_ylim(0, 2)
-    ax.set_xlim(1, episodes[-1])
+    ax.set_xlim(1, max(2, episodes[-1]))
     ax.set_xlabel("trial" if metric == "error" else "episode")
     ax.set_ylabel(metric)
     ax.set_title(f"{config.get('agent', '')} on {config.get('task', '')}: learning curve")

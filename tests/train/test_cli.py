@@ -112,6 +112,8 @@ def test_run_from_a_config_preset_with_overrides(tmp_path):
     summary = json.loads((out / "summary.json").read_text())
     assert summary["config"]["agent_config"] == {"preset": "paper"}
     assert summary["config"]["episodes"] == 2
+    cli("plot", str(out))  # a run shorter than the curve's smoothing window still plots
+    assert (out / "figures" / "learning_curve.png").exists()
 
 
 def test_list_names_tasks_agents_and_presets():
