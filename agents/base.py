@@ -211,6 +211,13 @@ class Agent:
         self._load_extra(state.get("extra", {}))
         self.training = bool(state.get("training", True))
 
+    def metrics(self) -> dict[str, np.ndarray]:
+        """Per-network numbers describing what the rule has learned (e.g. a reinforced weight), each (B,).
+
+        The rollout loop samples them every ``sample_every`` steps; rules with nothing to report return {}.
+        """
+        return {}
+
     def select_networks(self, indices: Sequence[int]) -> dict[str, Any]:
         """A state dict holding only the networks ``indices`` (load it into an agent built with their seeds)."""
         state = self.state_dict()

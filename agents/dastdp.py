@@ -270,6 +270,17 @@ class DASTDPAgent(Agent):
             w[torch.arange(self.batch_size, device=self.device), n1, syn] = math.nan
         return w.flatten(1)
 
+    def metrics(self) -> dict[str, np.ndarray]:
+        """The reinforced synapse's weight and the mean and 99th percentile of the other excitatory weights."""
+        others = self.excitatory_weights()
+        reinforced = self.reinforced_weight
+        return {
+            "reinforced_weight": reinforced.cpu().numpy(),
+            "reinforced_weight_of_max": (reinforced / self.config.w_max).cpu().numpy(),
+            "excitatory_weight_mean": torch.nanmean(others, dim=1).cpu().numpy(),
+            "excitatory_weight_p99": torch.nanquantile(others, 0.99, dim=1).cpu().numpy(),
+        }
+
     # -- checkpoints ---------------------------------------------------------------------------------
     def _state_tensors(self) -> dict[str, Tensor]:
         return {

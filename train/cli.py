@@ -83,6 +83,16 @@ def make_env(task: str, num_envs: int, env_kwargs: dict[str, Any], **kwargs: Any
         raise UsageError(f"bad --env-kwargs for {task}: {exc}") from exc
 
 
+def env_dt_ms(env: gym.vector.VectorEnv) -> float:
+    """The step of the env copies in ms (a native vector env has it; Gymnasium's ask their first copy)."""
+    if hasattr(env, "dt_ms"):
+        return float(env.dt_ms)
+    try:
+        return float(env.get_attr("dt_ms")[0])
+    except AttributeError:
+        return 1.0
+
+
 def build_agent(config: RunConfig, env: gym.vector.VectorEnv) -> Agent:
     if config.agent not in AGENTS:
         raise UsageError(f"unknown agent {config.agent!r}; available agents: {sorted(AGENTS)}")
@@ -224,6 +234,8 @@ def cmd_run(args: argparse.Namespace) -> int:
             if config.checkpoint_every and done % config.checkpoint_every == 0:
                 save_checkpoint(out / "checkpoint", agent, config.to_dict())
 
+    dt_ms = env_dt_ms(env)
+    sample_every = round(profile.sample_every_s * 1000.0 / dt_ms) if profile.sample_every_s else 0
     try:
         result = rollout(
             env,
@@ -233,6 +245,7 @@ def cmd_run(args: argparse.Namespace) -> int:
             train=True,
             metrics=profile.episode_metrics,
             callbacks=[on_episodes],
+            sample_every=sample_every,
         )
     finally:
         bar.close()
@@ -247,6 +260,11 @@ def cmd_run(args: argparse.Namespace) -> int:
         **{f"after_{k}": v for k, v in after.items()},
     )
     summary = summarize(config, rows, profile, result.wall_s, result.steps)
+    if result.samples:
+        samples = [{"t_s": r["step"] * dt_ms / 1000.0, **r} for r in result.samples]
+        write_csv(out / "samples.csv", samples, list(samples[0]))
+        if profile.sample_summary is not None:
+            summary.setdefault("headline", {}).update(profile.sample_summary(samples))
     (out / "summary.json").write_text(json.dumps(summary, indent=2))
     print_summary(summary, out)
     return 0
@@ -260,8 +278,9 @@ def print_summary(summary: dict[str, Any], out: Path) -> None:
     )
     for key, value in summary.get("headline", {}).items():
         if isinstance(value, dict):
-            shown = {k: v for k, v in value.items() if k != "per_seed"}
-            print(f"  {key}: {shown}")
+            value = {k: v for k, v in value.items() if k != "per_seed" or len(summary["seeds"]) <= 5}
+        if isinstance(value, (dict, list)):
+            print(f"  {key}: {value}")
     print(f"  results in {out}/ (metrics.csv, summary.json, checkpoint/, probes.npz)")
 
 

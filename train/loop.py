@@ -27,6 +27,8 @@ class Rollout:
     """What a rollout produced."""
 
     episodes: list[dict[str, Any]] = field(default_factory=list)
+    samples: list[dict[str, Any]] = field(default_factory=list)
+    """``agent.metrics()`` every ``sample_every`` steps: one row per network (step, seed, metrics)."""
     steps: int = 0
     wall_s: float = 0.0
     stopped_early: bool = False
@@ -57,6 +59,7 @@ def rollout(
     metrics: Iterable[str] = (),
     callbacks: Sequence[EpisodeCallback] = (),
     record_steps: bool = False,
+    sample_every: int = 0,
 ) -> Rollout:
     """Runs ``agent`` on ``env`` until every sub-env has finished ``episodes`` episodes.
 
@@ -73,6 +76,8 @@ def rollout(
         callbacks: called with each batch of finished episodes; returning False stops early.
         record_steps: keep every step's action, info target and observation in the records
             ("actions", "targets", "observations").
+        sample_every: every this many env steps (and at the end), record ``agent.metrics()`` per network in
+            ``samples``; 0 never.
     """
     venv = as_vector_env(env)
     if venv.num_envs != agent.batch_size:
@@ -92,6 +97,13 @@ def rollout(
 
     obs, _ = venv.reset(seed=seed, options=options_for(0))
     episode_start = np.ones(n, dtype=bool)
+    step = 0
+
+    def sample() -> None:
+        values = agent.metrics()
+        for i, s in enumerate(agent.seeds):
+            result.samples.append({"step": step, "seed": s, **{k: float(v[i]) for k, v in values.items()}})
+
     while (done_count < episodes).any():
         action, _ = agent.predict(obs, episode_start=episode_start, deterministic=deterministic)
         seen = obs
@@ -101,6 +113,9 @@ def rollout(
         returns += reward
         lengths += 1
         result.steps += n
+        step += 1
+        if sample_every and step % sample_every == 0:
+            sample()
         if record_steps:
             step_info = transition_info(info, done, batched=True)
             target = step_info.get("target", np.full((n, 1), np.nan))
@@ -136,5 +151,7 @@ def rollout(
         if finished and any(cb(finished) is False for cb in callbacks):
             result.stopped_early = True
             break
+    if sample_every and step % sample_every:
+        sample()  # the end state too
     result.wall_s = time.perf_counter() - t0
     return result

@@ -169,6 +169,48 @@ def plot_probes(run_dir: str | Path, out: str | Path | None = None) -> Path:
     return out
 
 
+def plot_samples(run_dir: str | Path, out: str | Path | None = None) -> Path:
+    """The agent's sampled metrics against simulated time: one panel per metric, each seed and their median."""
+    run_dir = Path(run_dir)
+    rows = read_metrics(run_dir / "samples.csv")
+    config = json.loads((run_dir / "summary.json").read_text()).get("config", {})
+    names = [k for k in rows[0] if k not in ("t_s", "step", "seed")]
+    seeds = sorted({r["seed"] for r in rows})
+    minutes = max(r["t_s"] for r in rows) > 300
+    fig, axes = plt.subplots(
+        len(names), 1, figsize=(8, 2.4 * len(names)), sharex=True, squeeze=False, layout="constrained"
+    )
+    for ax, name in zip(axes[:, 0], names, strict=True):
+        series = []
+        for seed in seeds:
+            mine = sorted((r for r in rows if r["seed"] == seed), key=lambda r: r["t_s"])
+            t = np.array([r["t_s"] for r in mine]) / (60.0 if minutes else 1.0)
+            y = np.array([r[name] for r in mine])
+            ax.plot(t, y, color="#9aa5b1", linewidth=0.8, alpha=0.8)
+            series.append(y)
+        if len({len(y) for y in series}) == 1:
+            ax.plot(
+                t,
+                np.median(np.stack(series), axis=0),
+                color=AFTER,
+                linewidth=2,
+                label=f"median over {len(seeds)} seed(s)",
+            )
+            ax.legend(loc="best", frameon=False, fontsize=9)
+        if name.endswith("_of_max"):
+            ax.axhline(0.9, color="#2a9d8f", linestyle=":", linewidth=1)
+            ax.set_ylim(-0.02, 1.05)
+        ax.set_ylabel(name.replace("_", " "), fontsize=9)
+        ax.grid(alpha=0.25)
+    axes[-1, 0].set_xlabel("simulated time (min)" if minutes else "simulated time (s)")
+    fig.suptitle(f"{config.get('agent', '')} on {config.get('task', '')}: what the rule learned", fontsize=11)
+    out = Path(out) if out else run_dir / "figures" / "samples.png"
+    out.parent.mkdir(parents=True, exist_ok=True)
+    fig.savefig(out, dpi=130)
+    plt.close(fig)
+    return out
+
+
 def plot_run(run_dir: str | Path) -> list[Path]:
     """Every figure a run directory supports."""
     run_dir = Path(run_dir)
@@ -177,4 +219,6 @@ def plot_run(run_dir: str | Path) -> list[Path]:
     written = [plot_learning_curve(run_dir)]
     if (run_dir / "probes.npz").exists():
         written.append(plot_probes(run_dir))
+    if (run_dir / "samples.csv").exists():
+        written.append(plot_samples(run_dir))
     return written

@@ -29,6 +29,10 @@ class TaskProfile:
     """A label per probe episode."""
     summary: Callable[[Mapping[str, np.ndarray]], dict[str, Any]] | None = None
     """Headline figures from the per-seed metric arrays (each (n_seeds, n_episodes))."""
+    sample_every_s: float = 0.0
+    """Sample ``agent.metrics()`` every this many simulated seconds (0: never), into samples.csv."""
+    sample_summary: Callable[[list[dict[str, Any]]], dict[str, Any]] | None = None
+    """Headline figures from the samples (rows with seed, t_s and the agent's metrics)."""
 
 
 def trials_to_criterion(
@@ -94,6 +98,27 @@ def dnms_summary(metrics: Mapping[str, np.ndarray]) -> dict[str, Any]:
     }
 
 
+def distal_reward_summary(samples: list[dict[str, Any]]) -> dict[str, Any]:
+    """Izhikevich (2007) Fig. 1: when the reinforced synapse passes 0.9 of its maximum, and where the rest end."""
+    if not samples or "reinforced_weight_of_max" not in samples[0]:
+        return {}
+    seeds = sorted({r["seed"] for r in samples})
+    reached, final, mean_rest, p99_rest = [], [], [], []
+    for seed in seeds:
+        rows = sorted((r for r in samples if r["seed"] == seed), key=lambda r: r["t_s"])
+        hit = [r["t_s"] for r in rows if r["reinforced_weight_of_max"] >= 0.9]
+        reached.append(hit[0] if hit else None)
+        final.append(rows[-1]["reinforced_weight_of_max"])
+        mean_rest.append(rows[-1]["excitatory_weight_mean"])
+        p99_rest.append(rows[-1]["excitatory_weight_p99"])
+    return {
+        "seconds_to_0.9_of_max": {"per_seed": reached, "reached": sum(r is not None for r in reached)},
+        "final_reinforced_weight_of_max": [round(v, 4) for v in final],
+        "final_other_weights_mean": [round(v, 4) for v in mean_rest],
+        "final_other_weights_p99": [round(v, 4) for v in p99_rest],
+    }
+
+
 DNMS_CONDITIONS = ("AA", "AB", "BA", "BB")
 
 TASKS: dict[str, TaskProfile] = {
@@ -104,6 +129,11 @@ TASKS: dict[str, TaskProfile] = {
         probe_options=[{"condition": c} for c in DNMS_CONDITIONS],
         probe_names=DNMS_CONDITIONS,
         summary=dnms_summary,
+    ),
+    "spikegym/DistalReward-v0": TaskProfile(
+        episode_metrics=("pairings", "rewards"),
+        sample_every_s=10.0,
+        sample_summary=distal_reward_summary,
     ),
 }
 

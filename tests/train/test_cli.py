@@ -116,6 +116,30 @@ def test_run_from_a_config_preset_with_overrides(tmp_path):
     assert (out / "figures" / "learning_curve.png").exists()
 
 
+def test_a_spiking_experiment_samples_and_plots_what_the_rule_learned(tmp_path):
+    out = tmp_path / "distal"
+    small = json.dumps({"preset": "izhikevich2007", "n_excitatory": 80, "n_inhibitory": 20, "fan_out": 10})
+    cli(
+        "run",
+        "--config",
+        "izhikevich2007-distal-reward",
+        "--seeds",
+        "2",
+        "--env-kwargs",
+        '{"duration_s": 0.2}',
+        "--agent-config",
+        small,
+        "--out",
+        str(out),
+        "--quiet",
+    )
+    assert (out / "samples.csv").read_text().startswith("t_s,step,seed,reinforced_weight")
+    headline = json.loads((out / "summary.json").read_text())["headline"]
+    assert headline["seconds_to_0.9_of_max"]["reached"] == 0 and len(headline["final_other_weights_p99"]) == 2
+    cli("plot", str(out))
+    assert (out / "figures" / "samples.png").stat().st_size > 10_000
+
+
 def test_list_names_tasks_agents_and_presets():
     out = cli("list").stdout
     assert "spikegym/DNMS-v0" in out and "miconi" in out and "miconi2017-annarchy" in out

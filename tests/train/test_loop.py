@@ -75,3 +75,18 @@ def test_same_seed_same_episodes_and_weights():
         runs.append(([e["return"] for e in result.episodes], agent.W.clone()))
     assert runs[0][0] == runs[1][0]
     assert (runs[0][1] == runs[1][1]).all()
+
+
+def test_agent_metrics_are_sampled_every_n_steps_and_at_the_end():
+    env = gym.make_vec(
+        "spikegym/DistalReward-v0",
+        num_envs=2,
+        vectorization_mode="sync",
+        vector_kwargs={"autoreset_mode": AutoresetMode.SAME_STEP},
+        duration_s=0.05,
+    )
+    agent = make_agent("dastdp", env, seeds=[3, 4], config={"n_excitatory": 80, "n_inhibitory": 20, "fan_out": 10})
+    result = rollout(env, agent, 1, seed=0, sample_every=20)
+    assert [(r["step"], r["seed"]) for r in result.samples] == [(20, 3), (20, 4), (40, 3), (40, 4), (50, 3), (50, 4)]
+    assert {"reinforced_weight", "excitatory_weight_mean", "excitatory_weight_p99"} <= set(result.samples[0])
+    assert result.samples[0]["reinforced_weight"] == 0.0  # the reinforced synapse starts at 0

@@ -42,3 +42,23 @@ def test_seeds_that_never_reach_criterion_count_as_beyond_the_budget():
     crit = dnms_summary({"error": errors})["trials_to_criterion"]
     assert crit["reached"] == 2 and crit["q25"] == pytest.approx(100)
     assert crit["median"] is None and crit["q75"] is None  # the median seed did not reach it
+
+
+def test_distal_reward_summary_finds_the_time_to_90_percent():
+    from train.tasks import distal_reward_summary
+
+    samples = [
+        {
+            "seed": s,
+            "t_s": t,
+            "reinforced_weight_of_max": w,
+            "excitatory_weight_mean": 0.6,
+            "excitatory_weight_p99": 1.2,
+        }
+        for s, series in ((0, [0.1, 0.5, 0.95, 1.0]), (1, [0.0, 0.1, 0.2, 0.3]))
+        for t, w in zip((10.0, 20.0, 30.0, 40.0), series, strict=True)
+    ]
+    summary = distal_reward_summary(samples)
+    assert summary["seconds_to_0.9_of_max"] == {"per_seed": [30.0, None], "reached": 1}
+    assert summary["final_reinforced_weight_of_max"] == [1.0, 0.3]
+    assert summary["final_other_weights_p99"] == [1.2, 1.2]
