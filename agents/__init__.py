@@ -30,6 +30,21 @@ def _load(path: str) -> Any:
     return getattr(importlib.import_module(module), attr)
 
 
+def env_dt_ms(env: gym.Env | gym.vector.VectorEnv) -> float | None:
+    """The env's step in ms, or None if it does not say: a single or native vector env has ``dt_ms``;
+    Gymnasium's Sync/AsyncVectorEnv are asked for their first copy's."""
+    if hasattr(env, "dt_ms"):
+        return float(env.dt_ms)
+    if hasattr(env, "unwrapped") and hasattr(env.unwrapped, "dt_ms"):
+        return float(env.unwrapped.dt_ms)
+    if isinstance(env, gym.vector.VectorEnv):
+        try:
+            return float(env.get_attr("dt_ms")[0])
+        except AttributeError:
+            return None
+    return None
+
+
 def agent_classes(name: str) -> tuple[type[Agent], Any]:
     """The agent class and its config class for a registered name."""
     if name not in AGENTS:
@@ -59,16 +74,14 @@ def make_agent(
             raise ValueError(f"{len(seeds)} seeds for {env.num_envs} env copies: give one seed per copy")
     else:
         obs_space, act_space = env.observation_space, env.action_space
-    env_dt_ms = getattr(env.unwrapped, "dt_ms", None) if hasattr(env, "unwrapped") else None
-    env_dt_ms = getattr(env, "dt_ms", env_dt_ms)
     return agent_cls(
         obs_space,
         act_space,
         config_cls.from_dict(config or {}),
         seeds=seeds,
         device=device,
-        env_dt_ms=env_dt_ms,
+        env_dt_ms=env_dt_ms(env),
     )
 
 
-__all__ = ["AGENTS", "Agent", "PolicyPredictor", "agent_classes", "make_agent", "transition_info"]
+__all__ = ["AGENTS", "Agent", "PolicyPredictor", "agent_classes", "env_dt_ms", "make_agent", "transition_info"]

@@ -168,6 +168,8 @@ class Agent:
         reward = np.asarray(reward, dtype=np.float64).reshape(B)
         terminated = np.asarray(terminated, dtype=bool).reshape(B)
         truncated = np.asarray(truncated, dtype=bool).reshape(B)
+        if not np.isfinite(reward).all():
+            raise ValueError(f"reward contains NaN or inf: {reward}")
         done = terminated | truncated
         any_done = bool(done.any())
         step_info = transition_info(info, done, self._batched) if self.needs_step_info or any_done else {}

@@ -247,8 +247,6 @@ class DASTDPAgent(Agent):
     def _observe(
         self, reward: np.ndarray, terminated: np.ndarray, truncated: np.ndarray, info: dict[str, np.ndarray]
     ) -> dict[str, Any]:
-        if not np.isfinite(reward).all():
-            raise ValueError("reward contains NaN or inf")
         if self.training and reward.any():
             self.dopamine += self.dopamine_params.reward_increment * torch.as_tensor(
                 reward, dtype=self.dtype, device=self.device

@@ -27,7 +27,7 @@ from gymnasium.vector import AutoresetMode
 from tqdm.auto import tqdm
 
 import envs  # noqa: F401  (registers the spikegym tasks)
-from agents import AGENTS, Agent, make_agent
+from agents import AGENTS, Agent, env_dt_ms, make_agent
 from train.checkpoint import load_checkpoint, save_checkpoint, system_info
 from train.config import RunConfig, load_config_file, parse_json_object, preset_names
 from train.loop import rollout
@@ -81,16 +81,6 @@ def make_env(task: str, num_envs: int, env_kwargs: dict[str, Any], **kwargs: Any
         )
     except TypeError as exc:
         raise UsageError(f"bad --env-kwargs for {task}: {exc}") from exc
-
-
-def env_dt_ms(env: gym.vector.VectorEnv) -> float:
-    """The step of the env copies in ms (a native vector env has it; Gymnasium's ask their first copy)."""
-    if hasattr(env, "dt_ms"):
-        return float(env.dt_ms)
-    try:
-        return float(env.get_attr("dt_ms")[0])
-    except AttributeError:
-        return 1.0
 
 
 def build_agent(config: RunConfig, env: gym.vector.VectorEnv) -> Agent:
@@ -234,7 +224,7 @@ def cmd_run(args: argparse.Namespace) -> int:
             if config.checkpoint_every and done % config.checkpoint_every == 0:
                 save_checkpoint(out / "checkpoint", agent, config.to_dict())
 
-    dt_ms = env_dt_ms(env)
+    dt_ms = env_dt_ms(env) or 1.0
     sample_every = round(profile.sample_every_s * 1000.0 / dt_ms) if profile.sample_every_s else 0
     try:
         result = rollout(
@@ -255,7 +245,7 @@ def cmd_run(args: argparse.Namespace) -> int:
     np.savez_compressed(
         out / "probes.npz",
         names=np.array(profile.probe_names),
-        dt_ms=np.array(getattr(gym.make(config.task, **config.env_kwargs).unwrapped, "dt_ms", 1.0)),
+        dt_ms=np.array(dt_ms),
         **{f"before_{k}": v for k, v in before.items()},
         **{f"after_{k}": v for k, v in after.items()},
     )

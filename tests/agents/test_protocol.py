@@ -25,3 +25,35 @@ def test_single_env_predict_returns_an_unbatched_action_in_the_space():
     obs, _ = env.reset(seed=0)
     action, state = agent.predict(obs, episode_start=np.array([True]))
     assert action.shape == (1,) and env.action_space.contains(action) and state is None
+
+
+def test_the_env_step_is_found_for_every_kind_of_env():
+    from gymnasium.vector import AutoresetMode
+
+    from agents import env_dt_ms
+
+    kwargs = {
+        "dt_ms": 2.0,
+        "timing": {"stimulus1": 200, "delay1": 200, "stimulus2": 200, "delay2": 200, "response": 200},
+    }
+    single = gym.make("spikegym/DNMS-v0", **kwargs)
+    native = gym.make_vec("spikegym/DNMS-v0", num_envs=2, vectorization_mode="vector_entry_point", **kwargs)
+    sync = gym.make_vec(
+        "spikegym/DNMS-v0",
+        num_envs=2,
+        vectorization_mode="sync",
+        vector_kwargs={"autoreset_mode": AutoresetMode.SAME_STEP},
+        **kwargs,
+    )
+    assert env_dt_ms(single) == env_dt_ms(native) == env_dt_ms(sync) == 2.0
+    assert make_agent("miconi", sync, seeds=[0, 1]).substeps == 2  # 1-ms network steps per 2-ms env step
+
+
+def test_a_non_finite_reward_is_refused_by_every_agent():
+    env = gym.make("spikegym/DNMS-v0")
+    agent = make_agent("miconi", env, seeds=[0])
+    agent.predict(np.zeros(2, np.float32))
+    import pytest
+
+    with pytest.raises(ValueError, match="NaN or inf"):
+        agent.observe(float("nan"), False, False, {})
