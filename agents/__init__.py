@@ -22,6 +22,7 @@ from agents.base import Agent, PolicyPredictor, transition_info
 AGENTS: dict[str, tuple[str, str]] = {
     "miconi": ("agents.miconi:MiconiAgent", "agents.miconi:MiconiConfig"),
     "dastdp": ("agents.dastdp:DASTDPAgent", "agents.dastdp:DASTDPConfig"),
+    "rstdp": ("agents.rstdp:RSTDPAgent", "agents.rstdp:RSTDPConfig"),
 }
 
 

@@ -47,10 +47,12 @@ from agents.core.synapses import (
     dynamic_synapse_init,
     dynamic_synapse_spike,
     fixed_fanout_connectivity,
+    incoming_index,
     read_input,
 )
 from agents.core.traces import (
     AlphaState,
+    EventDrivenEligibility,
     OuterProductAccumulator,
     alpha_init,
     alpha_step,
@@ -74,6 +76,7 @@ __all__ = [
     "DopamineParameters",
     "DynamicSynapseParameters",
     "DynamicSynapseState",
+    "EventDrivenEligibility",
     "IzhikevichParameters",
     "IzhikevichState",
     "LIFParameters",
@@ -96,6 +99,7 @@ __all__ = [
     "dynamic_synapse_spike",
     "eligibility_decay",
     "fixed_fanout_connectivity",
+    "incoming_index",
     "izhikevich_init",
     "izhikevich_parameters",
     "izhikevich_step",

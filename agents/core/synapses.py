@@ -37,17 +37,24 @@ class Connectivity(NamedTuple):
     incoming_mask: Tensor  # (B, N, K) bool, which entries of ``incoming`` are real synapses
 
 
-def _incoming_index(post: Tensor) -> tuple[Tensor, Tensor]:
-    """The post-major (ELL) index of a (B, N, M) target table: ids of each neuron's incoming synapses."""
+def incoming_index(post: Tensor, real: Tensor | None = None) -> tuple[Tensor, Tensor]:
+    """The post-major (ELL) index of a (B, N, M) target table: ids of each neuron's incoming synapses.
+
+    ``real`` (bool, like ``post``) leaves out padding entries of rows with fewer than M synapses.
+    """
     batch, n, m = post.shape
     flat = post.reshape(batch, n * m)
     key = (flat + n * torch.arange(batch, device=post.device)[:, None]).flatten()  # (b, post) pairs
+    if real is not None:
+        key = torch.where(real.flatten(), key, batch * n)  # padding goes to a bucket past the last neuron
     order = torch.argsort(key, stable=True)  # synapses grouped by target, in increasing id within a group
-    counts = torch.bincount(key, minlength=batch * n)
-    width = int(counts.max()) if counts.numel() else 0
+    counts = torch.bincount(key, minlength=batch * n + 1)
+    width = int(counts[: batch * n].max()) if batch * n else 0
     starts = torch.cumsum(counts, 0) - counts
     sorted_key = key[order]
     slot = torch.arange(key.numel(), device=post.device) - starts[sorted_key]
+    keep = sorted_key < batch * n
+    sorted_key, slot, order = sorted_key[keep], slot[keep], order[keep]
     incoming = torch.zeros(batch * n, width, dtype=torch.long, device=post.device)
     mask = torch.zeros(batch * n, width, dtype=torch.bool, device=post.device)
     incoming[sorted_key, slot] = order % (n * m)  # synapse id within its network
@@ -98,7 +105,7 @@ def fixed_fanout_connectivity(
         delay[:, n_excitatory:] = inhibitory_delay_ms
     weight = torch.full(post.shape, weight_excitatory, dtype=dtype, device=device)
     weight[:, n_excitatory:] = weight_inhibitory
-    incoming, mask = _incoming_index(post)
+    incoming, mask = incoming_index(post)
     return Connectivity(post=post, delay_ms=delay, weight=weight, incoming=incoming, incoming_mask=mask)
 
 

@@ -218,3 +218,147 @@ def alpha_step(impulses: Tensor, state: AlphaState, dt_ms: float, tau_ms: float)
     y2 = decay * (state.y2 + (math.e * dt_ms / tau_ms) * state.y1)
     y1 = decay * state.y1 + impulses
     return AlphaState(y1=y1, y2=y2)
+
+
+class EventDrivenEligibility:
+    """Alpha-kernel eligibility traces of S synapses per network and the weights they drive, ``dw/dt = eta c d``,
+    advanced only where something happens (Legenstein et al. 2008 on a sparse recurrent network).
+
+    Dense, every step would cost ``alpha_step`` on every synapse and ``w += eta c d dt`` on every synapse. But
+    between two events of a synapse (a pairing of its pre or post neuron, or its weight being read) its trace
+    evolves in closed form, ``y1_s = lambda^k y1``, ``y2_s = lambda^k (y2 + k a y1)`` (k = s - t0, lambda =
+    e^{-dt/tau}, a = e dt / tau; see ``alpha_step``), so the weight change it accumulates,
+
+        eta' sum_{s = t0+1}^{t} d_s y2_s = eta' lambda^{-t0} [y2 (A_t - A_t0) + a y1 ((B_t - B_t0) - t0 (A_t - A_t0))],
+
+    needs only two running sums per network, ``A_t = sum_{s<=t} d_s lambda^s`` and ``B_t = sum_{s<=t} d_s s
+    lambda^s``, their history kept for one epoch of ``epoch_steps`` (lambda^-epoch stays well inside float32),
+    after which every synapse is brought up to date and the clock restarts. A synapse is brought up to date
+    only when touched: the same weights as the dense update step for step, up to float round-off, except that
+    the bounds [0, w_max] are applied when the synapse is touched (at each spike of its pre or post neuron,
+    and at each epoch's end) instead of every step.
+
+    An impulse x at step t (d_t not known yet) is folded in as if it were part of the state at t - 1:
+    ``y1 += x / lambda``, ``y2 -= a x / lambda``, which gives the same y1_s, y2_s for every s >= t (y2_t does not
+    depend on x_t).
+
+    Protocol per step: ``tick()`` first; then ``pair`` and ``read`` (which bring synapses up to the previous
+    step); ``reward(d)`` once the step's d is known (never calling it means d = 0). ``flush()`` between
+    steps brings every synapse up to date (before reading all weights).
+
+    Synapses are addressed by flat index ``b * S + s``.
+
+    Args:
+        weight: (B, S) contiguous view of the weights this rule changes (changed in place).
+        upper: (B, S) upper bound per synapse (w_max where plastic; the weight itself where not).
+        plastic: (B, S) bool: synapses whose weight changes (eligibility elsewhere is kept but not applied).
+        tau_ms, dt_ms: the alpha kernel's time constant and the step.
+        rate: eta' = eta dt, the weight change per unit of c d per step.
+        epoch_steps: default: the steps over which lambda falls by e^-4.
+    """
+
+    def __init__(
+        self,
+        weight: Tensor,
+        upper: Tensor,
+        plastic: Tensor,
+        tau_ms: float,
+        dt_ms: float,
+        rate: float,
+        *,
+        epoch_steps: int | None = None,
+    ) -> None:
+        self.weight, self.upper = weight, upper
+        self.plastic = plastic.to(weight.dtype)
+        self.y1 = torch.zeros_like(weight)
+        self.y2 = torch.zeros_like(weight)
+        self.last = torch.zeros(weight.shape, dtype=torch.long, device=weight.device)
+        self.decay = math.exp(-dt_ms / tau_ms)
+        self.a = math.e * dt_ms / tau_ms
+        self.rate = float(rate)
+        self.epoch_steps = int(epoch_steps or max(1, round(4 * tau_ms / dt_ms)))
+        # the running sums and their coefficients in float64: (B_t - B_t0) - t0 (A_t - A_t0) cancels
+        steps = torch.arange(self.epoch_steps + 1, dtype=torch.float64, device=weight.device)
+        self._pow64 = self.decay**steps  # lambda^s
+        self._inv_pow64 = self.decay ** (-steps)  # lambda^-s
+        self._pow = self._pow64.to(weight.dtype)
+        batch = weight.shape[0]
+        self._row = torch.arange(batch, device=weight.device) * (self.epoch_steps + 1)
+        self.A = torch.zeros(batch, self.epoch_steps + 1, dtype=torch.float64, device=weight.device)
+        self.B = torch.zeros_like(self.A)
+        self.now = 0  # steps since the epoch began; A[:, now] holds the current step's d
+
+    def tick(self) -> None:
+        """Starts a step (restarting the epoch when it is full)."""
+        if self.now == self.epoch_steps:
+            self.flush()
+            self.last.zero_()
+            self.A.zero_()
+            self.B.zero_()
+            self.now = 0
+        self.now += 1
+        self.A[:, self.now] = self.A[:, self.now - 1]
+        self.B[:, self.now] = self.B[:, self.now - 1]
+
+    def reward(self, d: Tensor) -> None:
+        """This step's reward signal d, (B,)."""
+        d = d.to(torch.float64)
+        self.A[:, self.now] += d * self._pow64[self.now]
+        self.B[:, self.now] += d * (self.now * self._pow64[self.now])
+
+    def _catch_up(self, index: Tensor, through: int) -> None:
+        """Brings the synapses at flat ``index`` (no repeats) up to step ``through``: weight change and trace."""
+        S = self.weight.shape[1]
+        t0 = self.last.view(-1).index_select(0, index)
+        y1 = self.y1.view(-1).index_select(0, index)
+        y2 = self.y2.view(-1).index_select(0, index)
+        row = self._row.index_select(0, torch.div(index, S, rounding_mode="floor"))
+        A, B = self.A.view(-1), self.B.view(-1)
+        A0 = A.index_select(0, row + t0)
+        dA = A.index_select(0, row + through) - A0
+        dB = B.index_select(0, row + through) - B.index_select(0, row + t0)
+        scale = self._inv_pow64.index_select(0, t0)
+        coef_y2 = (scale * dA).to(y2.dtype)
+        coef_y1 = (scale * (dB - t0 * dA)).to(y1.dtype)
+        change = y2 * coef_y2 + self.a * y1 * coef_y1
+        w = self.weight.view(-1).index_select(0, index)
+        w = w + self.rate * change * self.plastic.view(-1).index_select(0, index)
+        w = torch.minimum(w.clamp_(min=0.0), self.upper.view(-1).index_select(0, index))
+        self.weight.view(-1).index_copy_(0, index, w)
+        k = through - t0
+        lam = self._pow.index_select(0, k)
+        self.y2.view(-1).index_copy_(0, index, lam * (y2 + (self.a * k.to(y1.dtype)) * y1))
+        self.y1.view(-1).index_copy_(0, index, lam * y1)
+        self.last.view(-1).index_fill_(0, index, through)
+
+    def pair(self, index: Tensor, x: Tensor) -> None:
+        """Adds this step's STDP pairings ``x`` to the synapses at flat ``index`` (no repeats within a call)."""
+        if index.numel() == 0:
+            return
+        self._catch_up(index, self.now - 1)
+        self.y1.view(-1).index_add_(0, index, x / self.decay)
+        self.y2.view(-1).index_add_(0, index, x * (-self.a / self.decay))
+
+    def read(self, index: Tensor) -> Tensor:
+        """Weights of the synapses at flat ``index`` (no repeats), up to date for use in this step."""
+        self._catch_up(index, self.now - 1)
+        return self.weight.view(-1).index_select(0, index)
+
+    def flush(self) -> None:
+        """Brings every synapse up to date (between steps: through the current step)."""
+        self._catch_up(torch.arange(self.weight.numel(), device=self.weight.device), self.now)
+
+    def state(self) -> dict[str, Tensor]:
+        return {
+            "y1": self.y1,
+            "y2": self.y2,
+            "last": self.last,
+            "A": self.A,
+            "B": self.B,
+            "now": torch.tensor(self.now),
+        }
+
+    def load(self, state: dict[str, Tensor]) -> None:
+        for key in ("y1", "y2", "last", "A", "B"):
+            getattr(self, key).copy_(state[key])
+        self.now = int(state["now"])

@@ -429,3 +429,50 @@ def test_reward_kernel_online_equals_closed_form_and_is_batched():
     assert torch.all(signal[:, 2] == 0)
     with pytest.raises(ValueError, match="multiple"):
         reward_kernel_init(1, p, 0.3)
+
+
+@pytest.mark.parametrize("epoch_steps", [None, 37])
+def test_event_driven_eligibility_equals_the_dense_alpha_update(epoch_steps):
+    """Pairings into an alpha filter and w += eta c d every step, dense, against the event-driven bookkeeping
+    that touches a synapse only when it is paired or read (bounds far away, so no clipping)."""
+    from agents.core import EventDrivenEligibility
+
+    gen = torch.Generator().manual_seed(0)
+    B, S, T, tau, rate = 2, 40, 400, 40.0, 0.7
+    w0 = torch.rand(B, S, generator=gen, dtype=torch.float64) + 100.0
+    dense_w, lazy_w = w0.clone(), w0.clone()
+    lazy = EventDrivenEligibility(
+        lazy_w, torch.full_like(w0, 1e9), torch.ones(B, S, dtype=torch.bool), tau, 1.0, rate, epoch_steps=epoch_steps
+    )
+    dense = alpha_init((B, S), dtype=torch.float64)
+    for t in range(T):
+        lazy.tick()
+        hit = torch.rand(B * S, generator=gen) < 0.05
+        x = torch.where(hit, torch.randn(B * S, generator=gen, dtype=torch.float64), 0.0)
+        lazy.pair(hit.nonzero().flatten(), x[hit])
+        read = (torch.rand(B * S, generator=gen) < 0.05).nonzero().flatten()
+        torch.testing.assert_close(lazy.read(read), dense_w.flatten()[read], rtol=1e-8, atol=1e-6)
+        dense = alpha_step(x.view(B, S), dense, 1.0, tau)
+        d = torch.randn(B, generator=gen, dtype=torch.float64) * (t % 3 > 0)
+        dense_w += rate * d[:, None] * dense.y2
+        lazy.reward(d)
+    lazy.flush()
+    torch.testing.assert_close(lazy_w, dense_w, rtol=1e-8, atol=1e-6)
+    torch.testing.assert_close(lazy.y2, dense.y2, rtol=1e-8, atol=1e-10)
+    assert not torch.equal(lazy_w, w0)
+
+
+def test_event_driven_eligibility_clips_to_bounds_and_leaves_fixed_synapses():
+    from agents.core import EventDrivenEligibility
+
+    w = torch.tensor([[0.5, 0.5, 0.5]])
+    lazy = EventDrivenEligibility(
+        w, torch.tensor([[1.0, 1.0, 0.5]]), torch.tensor([[True, True, False]]), 10.0, 1.0, 1.0
+    )
+    lazy.tick()
+    lazy.pair(torch.tensor([0, 1, 2]), torch.tensor([10.0, -10.0, 10.0]))
+    for _ in range(30):
+        lazy.reward(torch.tensor([1.0]))
+        lazy.tick()
+    lazy.flush()
+    assert w.tolist() == [[1.0, 0.0, 0.5]]

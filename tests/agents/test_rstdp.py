@@ -1,0 +1,201 @@
+"""Legenstein's reward-modulated STDP agent: the readout of simulation 4 and the recurrent network of simulation 1."""
+
+import math
+
+import gymnasium as gym
+import numpy as np
+import pytest
+import torch
+
+import envs  # noqa: F401
+from agents import make_agent
+from agents.core import CondLIFState, alpha_init, alpha_step, cond_lif_init, cond_lif_step, trace_decay, trace_spike
+from agents.core.noise import BatchGenerators
+from agents.rstdp import RSTDPConfig, pairings, psp_peak_mV
+
+SMALL_RECURRENT = {"preset": "legenstein2008-biofeedback", "n_neurons": 200, "connection_probability": 0.1}
+
+
+def readout(seeds=(0,), n_channels=20, **config):
+    env = gym.make("spikegym/SpikePatterns-v0", n_channels=n_channels)
+    return make_agent("rstdp", env, seeds=list(seeds), config=config), env
+
+
+def recurrent(seeds=(0,), **config):
+    env = gym.make("spikegym/Biofeedback-v0", n_watched=5, duration_s=1)
+    return make_agent("rstdp", env, seeds=list(seeds), config={**SMALL_RECURRENT, **config})
+
+
+def run(agent, n, obs=None, reward=0.0, seed_obs=0):
+    rng = np.random.default_rng(seed_obs)
+    B = agent.batch_size
+    shape = agent.observation_space.shape
+    actions = []
+    for _ in range(n):
+        o = (rng.random((B, *shape)) < 0.02).astype(np.float32) if obs is None else obs
+        a, _ = agent.predict(o)
+        actions.append(a)
+        agent.observe(np.full(B, reward), np.zeros(B, bool), np.zeros(B, bool), {})
+    return np.stack(actions)
+
+
+def test_w_exc_gives_the_asked_psp_at_rest():
+    cfg = RSTDPConfig(background_scale=0.0)
+    p = cfg.neuron()
+    assert psp_peak_mV(cfg.w_exc, p) == pytest.approx(cfg.psp_fraction * (cfg.v_th_mV - cfg.v_rest_mV))
+    assert cfg.w_max == pytest.approx(2.5 * cfg.w_exc) and cfg.a_minus == pytest.approx(1.05 * cfg.a_plus)
+    # the conductance-based neuron, no noise, one conductance jump of w_exc: its PSP peak (the driving force
+    # shrinks as v rises, so a little below the current-based value)
+    gens = BatchGenerators([0])
+    state = cond_lif_init(1, 1, p, dtype=torch.float64)
+    state = CondLIFState(*(x for x in state))
+    peak, dt = -math.inf, 0.05
+    for k in range(2000):
+        g = torch.full((1, 1), cfg.w_exc if k == 0 else 0.0, dtype=torch.float64)
+        _, state = cond_lif_step(g, 0.0, state, p, dt, gens, background_scale=0.0)
+        peak = max(peak, state.v.item())
+    assert peak - p.E_L_mV == pytest.approx(cfg.psp_fraction * 11.0, rel=0.05)
+
+
+@pytest.mark.parametrize("lag", [1, 5, 30, 60])
+def test_the_pairings_are_the_stdp_window(lag):
+    """One pre and one post spike ``lag`` ms apart, both orders: impulses A+ e^{-lag/tau+} and -A- e^{-lag/tau-}."""
+    cfg = RSTDPConfig()
+    decay = math.exp(-1.0 / cfg.tau_plus_ms)
+    for pre_first in (True, False):
+        x, y, total = torch.zeros(1, 1), torch.zeros(1, 1), 0.0
+        for t in range(lag + 1):  # the agent's order: decay, pair, add the spikes
+            pre = torch.tensor([[t == (0 if pre_first else lag)]])
+            post = torch.tensor([[t == (lag if pre_first else 0)]])
+            x, y = trace_decay(x, decay), trace_decay(y, decay)
+            total += pairings(x, y, pre.float(), post.float(), cfg.a_plus, cfg.a_minus).item()
+            x, y = trace_spike(x, pre, 1.0), trace_spike(y, post, 1.0)
+        expected = cfg.a_plus * decay**lag if pre_first else -cfg.a_minus * decay**lag
+        assert total == pytest.approx(expected, rel=1e-5)
+
+
+def test_reward_times_eligibility_moves_weights_within_bounds_and_not_when_learning_is_off():
+    agent, _ = readout()
+    state = alpha_step(torch.ones(1, 20, 1), alpha_init((1, 20, 1)), 1.0, agent.config.tau_e_ms)
+    agent.eligibility = alpha_step(0.0, state, 1.0, agent.config.tau_e_ms)  # c > 0 one step after the impulse
+    agent.eligibility.y2[0, 10:] *= -1.0
+    w0 = agent.weight.clone()
+    agent.observe(np.array([1.0]), np.zeros(1, bool), np.zeros(1, bool), {})
+    grew = agent.weight - w0
+    assert torch.all(grew[0, :10] >= 0) and torch.all(grew[0, 10:] <= 0) and grew.abs().sum() > 0
+    agent.eligibility.y2.fill_(1e6)
+    agent.observe(np.array([1.0]), np.zeros(1, bool), np.zeros(1, bool), {})
+    assert torch.allclose(agent.weight, torch.full_like(agent.weight, agent.config.w_max))
+    agent.eval()
+    agent.eligibility.y2.fill_(-1e6)
+    agent.observe(np.array([1.0]), np.zeros(1, bool), np.zeros(1, bool), {})
+    assert torch.allclose(agent.weight, torch.full_like(agent.weight, agent.config.w_max))
+
+
+def test_reward_strengthens_the_inputs_whose_spikes_precede_the_readouts_and_punishment_weakens_them():
+    """Channels 0-9 fire together every 40 ms and make the readout fire just after; channels 10-49 fire at
+    random. A positive reward signal raises the synchronous group's weights relative to the others'; a
+    negative one lowers them (the credit goes to the pre-before-post pairings)."""
+    rng = np.random.default_rng(1)
+    inputs = (rng.random((3000, 50)) < 0.005).astype(np.float32)
+    inputs[::40, :10] = 1.0
+    inputs[:, :10][np.arange(3000) % 40 != 0] = 0.0
+    relative = {}
+    for sign in (1.0, -1.0):
+        agent, _ = readout(seeds=(3,), n_channels=50, learning_rate=100.0, psp_fraction=0.5)
+        w0 = agent.weight[0, :, 0].clone()
+        fired = 0
+        for obs in inputs:
+            a, _ = agent.predict(obs)
+            fired += int(a[0])
+            agent.observe(np.array([sign]), np.zeros(1, bool), np.zeros(1, bool), {})
+        assert fired > 20
+        change = agent.weight[0, :, 0] - w0
+        relative[sign] = (change[:10].mean() - change[10:].mean()).item()
+    assert relative[1.0] > 0 > relative[-1.0]
+
+
+def test_readout_alone_equals_readout_in_a_batch_and_checkpoints_round_trip():
+    batch, _ = readout(seeds=(4, 5))
+    alone, _ = readout(seeds=(5,))
+    rng = np.random.default_rng(0)
+    for _ in range(300):
+        obs = (rng.random((2, 20)) < 0.05).astype(np.float32)
+        a2, _ = batch.predict(obs)
+        a1, _ = alone.predict(obs[1])
+        assert a2[1] == a1[0]
+        batch.observe(np.ones(2), np.zeros(2, bool), np.zeros(2, bool), {})
+        alone.observe(np.ones(1), np.zeros(1, bool), np.zeros(1, bool), {})
+    torch.testing.assert_close(batch.weight[1], alone.weight[0])
+    state = batch.state_dict()
+    copy, _ = readout(seeds=(4, 5))
+    copy.load_state_dict(state)
+    np.testing.assert_array_equal(run(batch, 200, seed_obs=2), run(copy, 200, seed_obs=2))
+    torch.testing.assert_close(batch.weight, copy.weight, rtol=0, atol=0)
+
+
+def test_recurrent_network_structure():
+    agent = recurrent(seeds=(0, 1))
+    cfg, n_e = agent.config, agent.n_e
+    assert n_e == 160
+    post, plastic, w = agent.conn.post, agent.plastic, agent.conn.weight
+    rows = torch.arange(agent.n)[None, :, None]
+    assert torch.all(post[plastic] < n_e) and torch.all(rows.expand_as(post)[plastic] < n_e)
+    assert torch.allclose(w[plastic], torch.tensor(0.5 * cfg.w_max))
+    # the reinforced (first watched) neuron: excitatory, from the low-noise half; the others distinct from it
+    reinforced = agent.watched[:, 0]
+    assert torch.all(reinforced < n_e)
+    assert not agent.high_noise[torch.arange(2), reinforced].any()
+    assert agent.high_noise.sum(1).tolist() == [100, 100]
+    for b in range(2):
+        assert len(set(agent.watched[b].tolist())) == 5
+    # connection probability p, 0.4 p from excitatory neurons onto the high-noise half
+    real = w > 0
+    counts = torch.zeros(2, agent.n).index_put_(
+        (torch.arange(2)[:, None, None].expand_as(post)[real], post[real]), torch.ones(()), accumulate=True
+    )
+    from_e_to_high = (real[:, :n_e] & agent.high_noise.gather(1, post[:, :n_e].flatten(1)).view_as(post[:, :n_e])).sum()
+    from_e_to_low = (real[:, :n_e] & ~agent.high_noise.gather(1, post[:, :n_e].flatten(1)).view_as(post[:, :n_e])).sum()
+    assert from_e_to_high / from_e_to_low == pytest.approx(0.4, rel=0.15)
+    assert counts.sum() / (2 * agent.n * agent.n) == pytest.approx(0.1 * (0.8 * 0.7 + 0.2), rel=0.1)
+
+
+def test_recurrent_alone_equals_in_a_batch_learns_and_checkpoints_round_trip():
+    batch = recurrent(seeds=(7, 8), learning_rate=3000.0)
+    alone = recurrent(seeds=(8,), learning_rate=3000.0)
+    obs2, obs1 = np.zeros((2, 0), np.float32), np.zeros((1, 0), np.float32)
+    for _ in range(400):
+        a2, _ = batch.predict(obs2)
+        a1, _ = alone.predict(obs1)
+        np.testing.assert_array_equal(a2[1], a1[0])
+        batch.observe(np.ones(2), np.zeros(2, bool), np.zeros(2, bool), {})
+        alone.observe(np.ones(1), np.zeros(1, bool), np.zeros(1, bool), {})
+    batch.eligibility.flush()
+    alone.eligibility.flush()
+    torch.testing.assert_close(batch.conn.weight[1], alone.conn.weight[0])
+    assert not torch.allclose(batch.conn.weight[batch.plastic], torch.tensor(0.5 * batch.config.w_max))
+    fixed = ~batch.plastic & (batch.conn.weight > 0)
+    assert torch.all(batch.conn.weight[fixed] == recurrent(seeds=(7, 8)).conn.weight[fixed])
+    assert torch.all((batch.conn.weight[batch.plastic] >= 0) & (batch.conn.weight[batch.plastic] <= batch.config.w_max))
+    state = batch.state_dict()
+    copy = recurrent(seeds=(7, 8), learning_rate=3000.0)
+    copy.load_state_dict(state)
+    np.testing.assert_array_equal(run(batch, 200, reward=1.0), run(copy, 200, reward=1.0))
+    batch.eligibility.flush()
+    copy.eligibility.flush()
+    torch.testing.assert_close(batch.conn.weight, copy.conn.weight, rtol=0, atol=0)
+    assert set(batch.metrics()) == {"reinforced_input_weight_of_max", "other_weight_of_max"}
+
+
+def test_clear_errors():
+    env = gym.make("spikegym/SpikePatterns-v0")
+    with pytest.raises(ValueError, match="unknown R-STDP preset"):
+        make_agent("rstdp", env, config={"preset": "nope"})
+    with pytest.raises(ValueError, match="unknown R-STDP parameter"):
+        make_agent("rstdp", env, config={"tau_e": 1})
+    with pytest.raises(ValueError, match="network must be one of"):
+        make_agent("rstdp", env, config={"network": "ring"})
+    with pytest.raises(ValueError, match="observation must be empty"):
+        make_agent("rstdp", env, config=SMALL_RECURRENT)
+    with pytest.raises(ValueError, match="MultiBinary action"):
+        make_agent("rstdp", gym.make("spikegym/DNMS-v0"))
