@@ -335,7 +335,8 @@ class RSTDPAgent(Agent):
         w_init = (cfg.w_init_mean + cfg.w_init_std * self._per_synapse(self.generators.normal(N, N), post)) * cfg.w_max
         weight = torch.where(self.plastic, w_init.clamp(0.0, cfg.w_max), weight) * real
         self.weight_bound = torch.where(self.plastic, torch.full_like(weight, cfg.w_max), weight)
-        incoming, incoming_mask = incoming_index(post, real)
+        self.fan_out_ee = int(self.plastic.sum(2).max())
+        incoming, incoming_mask = incoming_index(post, self.plastic)  # STDP's reverse view: plastic synapses only
         self.conn = Connectivity(
             post=post, delay_ms=torch.ones_like(post), weight=weight, incoming=incoming, incoming_mask=incoming_mask
         )
@@ -423,22 +424,23 @@ class RSTDPAgent(Agent):
         return spikes.gather(1, self.watched).to(torch.int8)
 
     def _pair(self, spikes: Tensor) -> None:
-        """The STDP pairings of this step's spikes (traces read before the spikes are added): a post spike of i
-        pairs with the earlier spikes of its presynaptic neurons, ``+A+ x_j``; a pre spike of j with the
-        earlier spikes of its targets, ``-A- x_i``."""
-        cfg, M = self.config, self.conn.post.shape[2]
-        b, i = spikes.nonzero(as_tuple=True)
+        """The STDP pairings of this step's excitatory spikes on the plastic E -> E synapses (traces read after
+        their decay, before the spikes are added): a spike of i pairs with the earlier spikes of its
+        presynaptic neurons, ``+A+ x_j``, and with the earlier spikes of its targets, ``-A- x_k``."""
+        cfg, N, M = self.config, self.n, self.conn.post.shape[2]
+        b, i = spikes[:, : self.n_e].nonzero(as_tuple=True)
         if not b.numel():
             return
-        S = self.conn.post.shape[1] * M
-        ids = self.conn.incoming[b, i]  # (K, width) synapses onto the spiking neurons
+        ids = self.conn.incoming[b, i]  # (K, width) plastic synapses onto the spiking neurons
         real = self.conn.incoming_mask[b, i]
         pre = torch.div(ids, M, rounding_mode="floor")
         ltp = cfg.a_plus * self.pre_trace[b[:, None].expand_as(ids), pre]
-        self.eligibility.pair((b[:, None] * S + ids)[real], ltp[real])
-        out = (b * S + i * M)[:, None] + torch.arange(M, device=self.device)  # (K, M) synapses from them
-        ltd = -cfg.a_minus * self.pre_trace[b[:, None], self.conn.post[b, i]]
-        self.eligibility.pair(out.flatten(), ltd.flatten())
+        self.eligibility.pair((b[:, None] * (N * M) + ids)[real], ltp[real])
+        m = torch.arange(self.fan_out_ee, device=self.device)  # a row's E -> E synapses come first (sorted targets)
+        plastic = self.plastic[b, i, : self.fan_out_ee]
+        out = (b * (N * M) + i * M)[:, None] + m
+        ltd = -cfg.a_minus * self.pre_trace[b[:, None], self.conn.post[b, i, : self.fan_out_ee]]
+        self.eligibility.pair(out[plastic], ltd[plastic])
 
     def _deliver(self, spikes: Tensor) -> tuple[Tensor, Tensor]:
         """The excitatory and inhibitory conductance jumps (B, N) caused by ``spikes``: ``w u r`` per synapse of
@@ -457,9 +459,10 @@ class RSTDPAgent(Agent):
             efficacy, state = dynamic_synapse_spike(state, hit, self.t_ms, params)
             for x, new in zip(self.synapses, state, strict=True):
                 x[rows] = new
-            ids = (b * self.n * M + j * M)[:, None] + torch.arange(M, device=self.device)
-            weight = self.eligibility.read(ids.flatten()).view_as(ids)
-            amount = efficacy * weight
+            e = j < self.n_e  # bring the plastic weights of the spiking rows up to date
+            ids = (b[e] * self.n * M + j[e] * M)[:, None] + torch.arange(self.fan_out_ee, device=self.device)
+            self.eligibility.read(ids.flatten())
+            amount = efficacy * self.conn.weight[rows]
             targets = self.conn.post[rows]
             excitatory = j < self.n_e
             for g, which in ((g_e, excitatory), (g_i, ~excitatory)):

@@ -1,0 +1,123 @@
+"""Wall seconds per simulated second of the spiking networks, beside Brian2 on the same workload.
+
+* DA-STDP (Izhikevich 2007): the 1000-neuron network (800 RS + 200 FS, 100 synapses each, delays 1-20 ms as
+  in the Brian2 peer script ../shared/peers/brian2_izh_dastdp.py) on spikegym/DistalReward-v0, B networks
+  batched as one computation; Brian2 2.9 with its cython runtime and its C++ standalone device, run from its
+  own virtualenv.
+* R-STDP (Legenstein 2008, computer simulation 1): the 4000-neuron conductance-based network on
+  spikegym/Biofeedback-v0 with event-driven eligibility traces.
+
+Everything runs through the real rollout loop, learning on.
+
+    python benchmarks/spiking_speed.py                                  # spikegym only
+    python benchmarks/spiking_speed.py --brian2-python /tmp/peers/bin/python --sim 10 --repeats 3
+
+Prints a Markdown table (median [min-max] over repeats); --json FILE also writes the raw numbers.
+Throughput is network-seconds simulated per wall second (B / wall-per-sim).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import platform
+import statistics
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import torch
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+import envs  # noqa: E402,F401
+from agents import make_agent  # noqa: E402
+from train.cli import make_env  # noqa: E402
+from train.loop import rollout  # noqa: E402
+
+PEER = ROOT.parent / "shared" / "peers" / "brian2_izh_dastdp.py"
+
+
+def spikegym_wall_per_sim_s(task: str, agent: str, config: dict, batch: int, sim_s: float, device: str) -> float:
+    env = make_env(task, batch, {"duration_s": sim_s})
+    learner = make_agent(agent, env, seeds=range(batch), device=device, config=config)
+    start = time.perf_counter()
+    rollout(env, learner, 1, seed=0)
+    if device == "cuda":
+        torch.cuda.synchronize()
+    env.close()
+    return (time.perf_counter() - start) / sim_s
+
+
+def brian2_wall_per_sim_s(python: str, device: str, sim_s: float) -> float:
+    out = subprocess.run(
+        [python, str(PEER), "--sim", str(sim_s), "--device", device, "--upd-ms", "10"],
+        capture_output=True,
+        text=True,
+        check=True,
+        timeout=3600,
+    )
+    return float(json.loads(out.stdout.strip().splitlines()[-1])["wall_per_sim_s"])
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--sim", type=float, default=10.0, help="simulated seconds per DA-STDP run")
+    parser.add_argument("--biofeedback-sim", type=float, default=5.0, help="simulated seconds per R-STDP run")
+    parser.add_argument("--batch", type=int, nargs="+", default=[1, 5], help="DA-STDP networks per run")
+    parser.add_argument("--repeats", type=int, default=1)
+    parser.add_argument("--threads", type=int, default=1)
+    parser.add_argument("--device", default="cpu")
+    parser.add_argument("--brian2-python", help="python of a virtualenv with brian2 (see ../shared/peers)")
+    parser.add_argument("--skip-biofeedback", action="store_true")
+    parser.add_argument("--json", help="also write the raw numbers here")
+    args = parser.parse_args()
+    torch.set_num_threads(args.threads)
+
+    runs: list[tuple[str, int, list[float]]] = []
+    for batch in args.batch:
+        times = [
+            spikegym_wall_per_sim_s(
+                "spikegym/DistalReward-v0",
+                "dastdp",
+                {"preset": "izhikevich2007", "max_delay_ms": 20},
+                batch,
+                args.sim,
+                args.device,
+            )
+            for _ in range(args.repeats)
+        ]
+        runs.append((f"spikegym dastdp, 1000 Izhikevich neurons ({args.device}, {args.threads} thread)", batch, times))
+    if args.brian2_python:
+        for device in ("runtime", "cpp_standalone"):
+            times = [brian2_wall_per_sim_s(args.brian2_python, device, args.sim) for _ in range(args.repeats)]
+            runs.append((f"Brian2 2.9 {device}, same network", 1, times))
+    if not args.skip_biofeedback:
+        times = [
+            spikegym_wall_per_sim_s(
+                "spikegym/Biofeedback-v0",
+                "rstdp",
+                {"preset": "legenstein2008-biofeedback"},
+                1,
+                args.biofeedback_sim,
+                args.device,
+            )
+            for _ in range(args.repeats)
+        ]
+        runs.append((f"spikegym rstdp, 4000 conductance LIF neurons ({args.device}, {args.threads} thread)", 1, times))
+
+    print(f"machine: {platform.processor() or platform.machine()}, torch {torch.__version__}")
+    print("| implementation | B | wall s per simulated s | network-s per wall s |")
+    print("|---|---:|---:|---:|")
+    for name, batch, times in runs:
+        med = statistics.median(times)
+        spread = f" [{min(times):.3f}-{max(times):.3f}]" if len(times) > 1 else ""
+        print(f"| {name} | {batch} | {med:.3f}{spread} | {batch / med:.2f} |")
+    if args.json:
+        Path(args.json).write_text(json.dumps([{"name": n, "batch": b, "wall_per_sim_s": t} for n, b, t in runs]))
+
+
+if __name__ == "__main__":
+    main()
