@@ -115,6 +115,9 @@ class RSTDPConfig:
     """Time constant of the alpha-shaped eligibility kernel f_c (peak 1 at s = tau_e)."""
     learning_rate: float = 3.0
     """eta, per second of reward signal (compsim4's DAStdpRate)."""
+    warmup_ms: float = 0.0
+    """No plasticity during the network's first warmup_ms (compsim1: 1.5 s idle without learning, while the
+    network settles from its synchronous start)."""
     # the recurrent network of computer simulation 1 (network="recurrent")
     network: str = "readout"
     """"readout": the observation's channels drive the action's readout neurons through plastic synapses;
@@ -212,6 +215,7 @@ PRESETS: dict[str, RSTDPConfig] = {
         w_init_std=0.0,
         mu=0.0005,
         background_scale=1.0,
+        warmup_ms=1500.0,
         learning_rate=0.3,
     ),
 }
@@ -394,7 +398,7 @@ class RSTDPAgent(Agent):
         # pairs with e^{-lag / tau}, simultaneous spikes do not pair
         self.pre_trace = trace_decay(self.pre_trace, self._decay_plus)
         self.post_trace = trace_decay(self.post_trace, self._decay_minus)
-        if self.training:
+        if self._plastic_now:
             impulses = pairings(
                 self.pre_trace, self.post_trace, pre.to(self.dtype), post.to(self.dtype), cfg.a_plus, cfg.a_minus
             )
@@ -416,7 +420,7 @@ class RSTDPAgent(Agent):
             g_e, g_i, self.neurons, self.neuron, dt, self.generators, background_scale=self.noise_scale
         )
         self.pre_trace = trace_decay(self.pre_trace, self._decay_plus)  # tau+ = tau-: one trace per neuron
-        if self.training:
+        if self._plastic_now:
             self._pair(spikes)
         self.pre_trace = trace_spike(self.pre_trace, spikes, 1.0)
         self.spikes = spikes
@@ -473,6 +477,10 @@ class RSTDPAgent(Agent):
         return g_e, g_i
 
     @property
+    def _plastic_now(self) -> bool:
+        return self.training and self.t_ms >= self.config.warmup_ms
+
+    @property
     def _decay_plus(self) -> float:
         return math.exp(-self.dt_ms / self.config.tau_plus_ms)
 
@@ -483,7 +491,7 @@ class RSTDPAgent(Agent):
     def _observe(
         self, reward: np.ndarray, terminated: np.ndarray, truncated: np.ndarray, info: dict[str, np.ndarray]
     ) -> dict[str, Any]:
-        if self.training and reward.any():
+        if self._plastic_now and reward.any():
             d = torch.as_tensor(reward, dtype=self.dtype, device=self.device)
             rate = self.config.learning_rate * self.dt_ms / 1000.0
             if self.config.network == "readout":

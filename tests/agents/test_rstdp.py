@@ -13,7 +13,12 @@ from agents.core import CondLIFState, alpha_init, alpha_step, cond_lif_init, con
 from agents.core.noise import BatchGenerators
 from agents.rstdp import RSTDPConfig, pairings, psp_peak_mV
 
-SMALL_RECURRENT = {"preset": "legenstein2008-biofeedback", "n_neurons": 200, "connection_probability": 0.1}
+SMALL_RECURRENT = {
+    "preset": "legenstein2008-biofeedback",
+    "n_neurons": 200,
+    "connection_probability": 0.1,
+    "warmup_ms": 0.0,
+}
 
 
 def readout(seeds=(0,), n_channels=20, **config):
@@ -199,3 +204,14 @@ def test_clear_errors():
         make_agent("rstdp", env, config=SMALL_RECURRENT)
     with pytest.raises(ValueError, match="MultiBinary action"):
         make_agent("rstdp", gym.make("spikegym/DNMS-v0"))
+
+
+def test_no_plasticity_during_the_warmup():
+    agent = recurrent(learning_rate=3000.0, warmup_ms=300.0)
+    w0 = agent.conn.weight.clone()
+    run(agent, 300, reward=1.0)
+    agent.eligibility.flush()
+    assert torch.equal(agent.conn.weight, w0)
+    run(agent, 300, reward=1.0)
+    agent.eligibility.flush()
+    assert not torch.equal(agent.conn.weight, w0)
