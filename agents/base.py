@@ -220,6 +220,11 @@ class Agent:
         """
         return {}
 
+    def plastic_weights(self) -> np.ndarray | None:
+        """(B, n) the weights the rule changes, per network (NaN-padded where networks differ in count), for
+        the before/after weight distribution; None for rules that do not say."""
+        return None
+
     def select_networks(self, indices: Sequence[int]) -> dict[str, Any]:
         """A state dict holding only the networks ``indices`` (load it into an agent built with their seeds)."""
         state = self.state_dict()

@@ -570,6 +570,17 @@ class RSTDPAgent(Agent):
             "other_weight_of_max": mean(others).cpu().numpy(),
         }
 
+    def plastic_weights(self) -> np.ndarray:
+        """(B, n) plastic weights in units of w_max (readout: every input synapse; recurrent: the E -> E
+        synapses, NaN-padded to the largest count)."""
+        if self.config.network == "readout":
+            return (self.weight.flatten(1) / self.config.w_max).cpu().numpy()
+        self.eligibility.flush()
+        w = torch.where(self.plastic, self.conn.weight / self.config.w_max, torch.nan).flatten(1)
+        keep = torch.sort(torch.isnan(w).to(torch.int8), dim=1, stable=True).indices  # real weights first
+        w = w.gather(1, keep)
+        return w[:, : int(self.plastic.flatten(1).sum(1).max())].cpu().numpy()
+
     # -- checkpoints ---------------------------------------------------------------------------------
     def _state_tensors(self) -> dict[str, Tensor]:
         common = {

@@ -39,10 +39,15 @@ PEER = ROOT.parent / "shared" / "peers" / "annarchy_miconi.py"
 
 def spikegym_trials_per_s(batch: int, preset: str, device: str, threads: int, trials: int) -> float:
     torch.set_num_threads(threads)
-    env = gym.make_vec("spikegym/DNMS-v0", num_envs=batch, vectorization_mode="vector_entry_point",
-                       autoreset_mode=AutoresetMode.SAME_STEP)
-    agent = make_agent("miconi", env, seeds=range(batch), device=device,
-                       config={"preset": preset, "learning_start_trials": 0})
+    env = gym.make_vec(
+        "spikegym/DNMS-v0",
+        num_envs=batch,
+        vectorization_mode="vector_entry_point",
+        autoreset_mode=AutoresetMode.SAME_STEP,
+    )
+    agent = make_agent(
+        "miconi", env, seeds=range(batch), device=device, config={"preset": preset, "learning_start_trials": 0}
+    )
     rollout(env, agent, 1, seed=0)  # warm-up: allocations, first chunk of noise
     start = time.perf_counter()
     result = rollout(env, agent, trials, seed=1)
@@ -53,8 +58,13 @@ def spikegym_trials_per_s(batch: int, preset: str, device: str, threads: int, tr
 
 
 def annarchy_trials_per_s(python: str, iters: int) -> float:
-    out = subprocess.run([python, str(PEER), "--iters", str(iters), "--threads", "1"], capture_output=True,
-                         text=True, check=True, timeout=3600)
+    out = subprocess.run(
+        [python, str(PEER), "--iters", str(iters), "--threads", "1"],
+        capture_output=True,
+        text=True,
+        check=True,
+        timeout=3600,
+    )
     return float(json.loads(out.stdout.strip().splitlines()[-1])["trials_per_s"])
 
 
@@ -79,20 +89,40 @@ def main() -> None:
     annarchy = None
     if args.annarchy_python:
         annarchy = [annarchy_trials_per_s(args.annarchy_python, args.annarchy_iters) for _ in range(args.repeats)]
-        rows.append({"engine": "ANNarchy 5 (C++, 1 thread)", "preset": "annarchy", "batch": 1, "device": "cpu",
-                     "threads": 1, "trials_per_s": annarchy})
+        rows.append(
+            {
+                "engine": "ANNarchy 5 (C++, 1 thread)",
+                "preset": "annarchy",
+                "batch": 1,
+                "device": "cpu",
+                "threads": 1,
+                "trials_per_s": annarchy,
+            }
+        )
     for device in args.device:
         for preset in args.preset:
             for batch in args.batch:
                 for threads in args.threads if device == "cpu" else [1]:
                     probe = spikegym_trials_per_s(batch, preset, device, threads, 1)
                     trials = max(1, round(args.seconds * probe / batch))
-                    values = [spikegym_trials_per_s(batch, preset, device, threads, trials)
-                              for _ in range(args.repeats)]
-                    rows.append({"engine": "spikegym (torch)", "preset": preset, "batch": batch, "device": device,
-                                 "threads": threads, "trials_per_s": values})
-                    print(f"  {preset} B={batch} {device} threads={threads}: {spread(values)} trials/s",
-                          file=sys.stderr, flush=True)
+                    values = [
+                        spikegym_trials_per_s(batch, preset, device, threads, trials) for _ in range(args.repeats)
+                    ]
+                    rows.append(
+                        {
+                            "engine": "spikegym (torch)",
+                            "preset": preset,
+                            "batch": batch,
+                            "device": device,
+                            "threads": threads,
+                            "trials_per_s": values,
+                        }
+                    )
+                    print(
+                        f"  {preset} B={batch} {device} threads={threads}: {spread(values)} trials/s",
+                        file=sys.stderr,
+                        flush=True,
+                    )
 
     print(f"\nDNMS trials per second (1000 steps of 1 ms each, learning on), median [min-max] of {args.repeats}")
     print(f"machine: {platform.processor() or platform.machine()}, {os.cpu_count()} cores, torch {torch.__version__}\n")
@@ -102,8 +132,10 @@ def main() -> None:
     for r in rows:
         network = "N=200, p=0.1 (ANNarchy)" if r["preset"] == "annarchy" else "N=200, dense (paper)"
         ratio = f"{statistics.median(r['trials_per_s']) / base:.2f}x" if base else "-"
-        print(f"| {r['engine']} | {network} | {r['batch']} | {r['device']} | {r['threads']} | "
-              f"{spread(r['trials_per_s'])} | {ratio} |")
+        print(
+            f"| {r['engine']} | {network} | {r['batch']} | {r['device']} | {r['threads']} | "
+            f"{spread(r['trials_per_s'])} | {ratio} |"
+        )
     if args.json:
         Path(args.json).write_text(json.dumps(rows, indent=2))
 

@@ -190,6 +190,7 @@ def cmd_run(args: argparse.Namespace) -> int:
     env = make_env(config.task, config.seeds, config.env_kwargs)
     agent = build_agent(config, env)
     before = probe(agent, config, profile)
+    weights_before = agent.plastic_weights()
     columns = ["seed", "episode", "return", "length", *profile.episode_metrics]
     write_csv(out / "metrics.csv", [], columns)
     if config.eval_every:
@@ -248,6 +249,11 @@ def cmd_run(args: argparse.Namespace) -> int:
         dt_ms=np.array(dt_ms),
         **{f"before_{k}": v for k, v in before.items()},
         **{f"after_{k}": v for k, v in after.items()},
+        **(
+            {}
+            if weights_before is None
+            else {"before_weights": weights_before, "after_weights": agent.plastic_weights()}
+        ),
     )
     summary = summarize(config, rows, profile, result.wall_s, result.steps)
     if result.samples:

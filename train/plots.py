@@ -18,7 +18,7 @@ import numpy as np
 
 from train.tasks import task_profile
 
-BEFORE, AFTER, TARGET = "#9aa5b1", "#d1495b", "#222222"
+BEFORE, AFTER, TARGET, INPUT = "#9aa5b1", "#d1495b", "#222222", "#3d5a80"
 
 
 def read_metrics(path: str | Path) -> list[dict[str, Any]]:
@@ -28,6 +28,9 @@ def read_metrics(path: str | Path) -> list[dict[str, Any]]:
         for row in csv.DictReader(f):
             parsed: dict[str, Any] = {}
             for key, value in row.items():
+                if value in ("True", "False"):  # booleans (e.g. `correct`) as 1 / 0
+                    parsed[key] = int(value == "True")
+                    continue
                 try:
                     parsed[key] = int(value)
                 except ValueError:
@@ -104,10 +107,17 @@ def plot_learning_curve(run_dir: str | Path, out: str | Path | None = None) -> P
     return out
 
 
+def _is_spikes(actions: np.ndarray) -> bool:
+    return np.issubdtype(actions.dtype, np.integer) or np.issubdtype(actions.dtype, np.bool_)
+
+
 def plot_probes(run_dir: str | Path, out: str | Path | None = None) -> Path:
-    """Network output against target for each probe episode (trial condition), before and after learning."""
+    """Network output against target for each probe episode (trial condition), before and after learning;
+    for spiking outputs, a raster of the inputs and the output spikes before and after."""
     run_dir = Path(run_dir)
     data = np.load(run_dir / "probes.npz", allow_pickle=False)
+    if _is_spikes(data["after_actions"]):
+        return plot_spike_probes(run_dir, out)
     names = [str(n) for n in data["names"]]
     dt_ms = float(data["dt_ms"])
     config = json.loads((run_dir / "summary.json").read_text()).get("config", {})
@@ -169,6 +179,81 @@ def plot_probes(run_dir: str | Path, out: str | Path | None = None) -> Path:
     return out
 
 
+def plot_spike_probes(run_dir: str | Path, out: str | Path | None = None) -> Path:
+    """One column per probe episode: the input raster, then the output spikes before and after learning."""
+    run_dir = Path(run_dir)
+    data = np.load(run_dir / "probes.npz", allow_pickle=False)
+    names = [str(n) for n in data["names"]]
+    dt_ms = float(data["dt_ms"])
+    config = json.loads((run_dir / "summary.json").read_text()).get("config", {})
+    fig, axes = plt.subplots(
+        2,
+        len(names),
+        figsize=(5.5 * len(names), 5.5),
+        squeeze=False,
+        sharex=True,
+        layout="constrained",
+        gridspec_kw={"height_ratios": [3, 2]},
+    )
+    for k, name in enumerate(names):
+        obs = data["after_observations"][k]
+        t_in, ch = np.nonzero(obs > 0)
+        ax = axes[0, k]
+        ax.scatter(t_in * dt_ms / 1000.0, ch, s=2, color=INPUT, linewidths=0)
+        ax.set_title(name, fontsize=10)
+        ax.set_ylabel("input channel" if k == 0 else "")
+        ax = axes[1, k]
+        ticks, labels = [], []
+        for row, (key, color, label) in enumerate(
+            (("before_actions", BEFORE, "before"), ("after_actions", AFTER, "after"))
+        ):
+            spikes = data[key][k].reshape(len(data[key][k]), -1)
+            t_out, unit = np.nonzero(spikes > 0)
+            n_units = spikes.shape[1]
+            ax.scatter(
+                t_out * dt_ms / 1000.0, row * (n_units + 1) + unit, s=40 if n_units == 1 else 3, marker="|", color=color
+            )
+            ticks.append(row * (n_units + 1) + (n_units - 1) / 2)
+            labels.append(f"{label}\n{len(t_out)} spikes")
+        ax.set_yticks(ticks, labels, fontsize=8)
+        ax.set_ylim(-1, 2 * (n_units + 1) - 1)
+        ax.set_xlim(0, len(obs) * dt_ms / 1000.0)
+        ax.set_xlabel("time (s)")
+        ax.grid(alpha=0.2, axis="x")
+    fig.suptitle(f"{config.get('agent', '')} on {config.get('task', '')}: inputs and output spikes", fontsize=11)
+    out = Path(out) if out else run_dir / "figures" / "outputs.png"
+    out.parent.mkdir(parents=True, exist_ok=True)
+    fig.savefig(out, dpi=130, bbox_inches="tight")
+    plt.close(fig)
+    return out
+
+
+def plot_weights(run_dir: str | Path, out: str | Path | None = None) -> Path:
+    """Histogram of the plastic weights before and after learning, all seeds pooled."""
+    run_dir = Path(run_dir)
+    data = np.load(run_dir / "probes.npz", allow_pickle=False)
+    config = json.loads((run_dir / "summary.json").read_text()).get("config", {})
+    before, after = data["before_weights"], data["after_weights"]
+    before, after = before[np.isfinite(before)], after[np.isfinite(after)]
+    fig, ax = plt.subplots(figsize=(7, 3.6), layout="constrained")
+    bins = np.linspace(min(before.min(), after.min()), max(before.max(), after.max()), 60)
+    if bins[0] == bins[-1]:
+        bins = np.linspace(bins[0] - 0.5, bins[0] + 0.5, 60)
+    ax.hist(before, bins=bins, color=BEFORE, alpha=0.6, label=f"before (mean {before.mean():.3g})")
+    ax.hist(after, bins=bins, color=AFTER, alpha=0.6, label=f"after (mean {after.mean():.3g})")
+    ax.set_yscale("log")
+    ax.set_xlabel("weight (as the agent reports it)")
+    ax.set_ylabel("synapses")
+    ax.legend(frameon=False, fontsize=9)
+    ax.grid(alpha=0.25)
+    ax.set_title(f"{config.get('agent', '')} on {config.get('task', '')}: plastic weights", fontsize=11)
+    out = Path(out) if out else run_dir / "figures" / "weights.png"
+    out.parent.mkdir(parents=True, exist_ok=True)
+    fig.savefig(out, dpi=130)
+    plt.close(fig)
+    return out
+
+
 def plot_samples(run_dir: str | Path, out: str | Path | None = None) -> Path:
     """The agent's sampled metrics against simulated time: one panel per metric, each seed and their median."""
     run_dir = Path(run_dir)
@@ -219,6 +304,10 @@ def plot_run(run_dir: str | Path) -> list[Path]:
     written = [plot_learning_curve(run_dir)]
     if (run_dir / "probes.npz").exists():
         written.append(plot_probes(run_dir))
+        with np.load(run_dir / "probes.npz") as data:
+            has_weights = "before_weights" in data
+        if has_weights:
+            written.append(plot_weights(run_dir))
     if (run_dir / "samples.csv").exists():
         written.append(plot_samples(run_dir))
     return written
