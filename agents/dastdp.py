@@ -20,7 +20,22 @@ neurons that spiked are touched.
 
 The agent's action is the spikes of the neurons the experimenter watches: for the distal reward task, the
 presynaptic and postsynaptic neurons n1, n2 of one excitatory synapse chosen at random, whose weight
-starts at 0.
+starts at 0; for the other tasks the first k neurons (k from the env's action space).
+
+Input pathways (``input_mode``), for tasks whose observation drives the network:
+
+* "stimulus" (Izhikevich 2007, Fig. 2): observation channel k on = a 1-ms superthreshold current pulse into
+  stimulus group k, ``stimulus_group_size`` random excitatory neurons drawn from the network's seed. The plastic
+  synapses are the network's own; nothing else changes.
+* "spikes" (the *spikey* conditioning tasks): observation channel j is input neuron j, a spike source with an
+  excitatory synapse s_ji onto every excitatory neuron i (delay ``input_delay_ms``), under the same rule: tag
+  c_ji, STDP traces of input and network neurons (set to 1 at a spike, x 0.95 per ms), s_ji <- clip(s_ji +
+  (d_tonic + d) c_ji, 0, s_max) every 10 ms. With ``fan_out = 0`` and no inhibitory neurons the network is the
+  notebook's feedforward layer (100 inputs -> 50 outputs).
+
+Optionally (``dopamine_baseline_tau_s`` > 0) the weights follow dopamine relative to its running mean,
+``ds/dt = c (d - <d> + d_tonic)`` with ``d<d>/dt = (d - <d>) / tau_b``: a departure from the paper for tasks
+where rewards are frequent (see the spikey presets).
 """
 
 from __future__ import annotations
@@ -94,15 +109,45 @@ class DASTDPConfig:
     """Dopamine released per unit of reward."""
     watch_reinforced_synapse: bool = True
     """Watch (act with) n1 and n2 of a random excitatory synapse whose weight starts at 0."""
+    input_mode: str = "none"
+    """How the observation enters the network: "none" (ignored: daspnet.m), "spikes" (channel j is input neuron
+    j, with plastic excitatory synapses onto the network) or "stimulus" (channel k on = a pulse of
+    ``stimulus_current`` into stimulus group k, Izhikevich 2007 Fig. 2). Input neurons project onto every
+    excitatory neuron (a dense (B, n_inputs, N_e) layer: 100 -> 50 in the spikey notebook)."""
+    input_weight_min: float = 0.0
+    """"spikes": initial input weights are U(input_weight_min, input_weight_max)."""
+    input_weight_max: float = 1.0
+    """"spikes": see input_weight_min."""
+    input_delay_ms: int = 1
+    """"spikes": conduction delay of the input synapses, 1 .. max_delay_ms."""
+    stimulus_group_size: int = 50
+    """"stimulus": neurons per stimulus group, drawn at random among the excitatory neurons."""
+    stimulus_current: float = 100.0
+    """"stimulus": current of the 1-ms pulse into a group (superthreshold: every neuron of it fires once)."""
+    dopamine_baseline_tau_s: float = 0.0
+    """0: weights change by (d + d_tonic) c (daspnet.m). > 0: by (d - <d> + d_tonic) c, with <d> the running
+    mean of d over this time constant: dopamine relative to the reward expected from the recent past."""
 
     def __post_init__(self) -> None:
         bad = []
-        if self.n_excitatory < 1 or self.n_inhibitory < 0 or self.fan_out < 1:
-            bad.append("n_excitatory and fan_out must be >= 1, n_inhibitory >= 0")
+        if self.n_excitatory < 1 or self.n_inhibitory < 0 or self.fan_out < 0:
+            bad.append("n_excitatory must be >= 1, n_inhibitory and fan_out >= 0")
         if self.fan_out >= self.n_excitatory:
             bad.append("fan_out must be smaller than n_excitatory")
+        if self.fan_out == 0 and self.input_mode == "none":
+            bad.append("a network without recurrent synapses (fan_out 0) needs an input pathway (input_mode)")
         if self.max_delay_ms < 1 or self.update_every_ms < 1:
             bad.append("max_delay_ms and update_every_ms must be >= 1")
+        if self.input_mode not in INPUT_MODES:
+            bad.append(f"input_mode must be one of {list(INPUT_MODES)}, got {self.input_mode!r}")
+        if not 0 <= self.input_weight_min <= self.input_weight_max <= self.w_max:
+            bad.append("the initial input weights need 0 <= input_weight_min <= input_weight_max <= w_max")
+        if not 1 <= self.input_delay_ms <= self.max_delay_ms:
+            bad.append("input_delay_ms must be in 1 .. max_delay_ms")
+        if not 1 <= self.stimulus_group_size <= self.n_excitatory:
+            bad.append("stimulus_group_size must be in 1 .. n_excitatory")
+        if self.dopamine_baseline_tau_s < 0:
+            bad.append("dopamine_baseline_tau_s must be >= 0 (0: no baseline)")
         if not 0 < self.trace_decay_per_ms < 1 or not 0 < self.tag_decay_per_update <= 1:
             bad.append("the decay factors must be in (0, 1)")
         if self.w_max <= 0:
@@ -125,7 +170,51 @@ class DASTDPConfig:
         return asdict(self)
 
 
-PRESETS: dict[str, DASTDPConfig] = {"izhikevich2007": DASTDPConfig()}
+INPUT_MODES = ("none", "spikes", "stimulus")
+
+PRESETS: dict[str, DASTDPConfig] = {
+    "izhikevich2007": DASTDPConfig(),
+    # Fig. 2, classical conditioning (spikegym/PavlovianConditioning-v0): daspnet.m's network and rule unchanged;
+    # the observation's stimulus k is a 1-ms pulse of 100 (every neuron of the group fires within that ms) into
+    # group k, 50 random excitatory neurons. The paper gives no pulse amplitude; the watched neurons are the
+    # first k (the env's default 800: all excitatory ones).
+    "izhikevich2007-pavlovian": DASTDPConfig(input_mode="stimulus"),
+    # The spikey notebook's classical conditioning (spikegym/Conditioning-v0): 100 input neurons onto 50 RS
+    # neurons, no recurrence, no inhibition; initial input weights U(0, 2) (the notebook: U(0, 0.5) onto its
+    # threshold units). Izhikevich's rule with these departures, each needed on this task:
+    # * A- = 0.003, A+ = 0.03 (paper: 0.15, 0.1). The inputs fire at 200 Hz: with nearest-spike traces every output
+    #   spike is followed by ~4 input spikes per synapse within tau = 20 ms, so A- = 0.15 tags every active input
+    #   synapse negatively and a reward would depress the rewarded state's synapses (measured: -0.35 to -0.9 per
+    #   synapse per game step). A- = A+ / 10 makes the tags of driven synapses positive; A+ is cut 3x because
+    #   four of ten states are rewarded, so updates are frequent and A+ = 0.1 lets the weights swing by +-2 per
+    #   episode (1 s tags span 10 game steps and pick up the next steps' rewards too).
+    # * dopamine_baseline_tau_s = 5 and d_tonic = -0.03 (paper: no baseline, +0.002): the weights follow
+    #   (d - <d> - 0.03) c. Tags live 1 s = 10 game steps, so every state's tags meet ~36 times the phasic
+    #   dopamine of its own step's reward in later rewards: without a baseline all states' weights rise alike.
+    #   Subtracting the running mean of d (5 s) cancels that common part, leaving the rewarded state's own
+    #   reward; the small negative tonic level is what drives the unrewarded states' weights down to the noise
+    #   floor.
+    "spikey-conditioning": DASTDPConfig(
+        n_excitatory=50,
+        n_inhibitory=0,
+        fan_out=0,
+        input_mode="spikes",
+        input_weight_max=2.0,
+        a_plus=0.03,
+        a_minus=0.003,
+        d_tonic=-0.03,
+        dopamine_baseline_tau_s=5.0,
+    ),
+    "spikey-two-choice": DASTDPConfig(
+        n_excitatory=60,
+        n_inhibitory=0,
+        fan_out=0,
+        input_mode="spikes",
+        input_weight_max=2.0,
+        a_minus=0.01,
+        dopamine_baseline_tau_s=5.0,
+    ),
+}
 
 
 class DASTDPAgent(Agent):
@@ -133,7 +222,9 @@ class DASTDPAgent(Agent):
 
     Args:
         observation_space, action_space: the single env's spaces; the action is ``MultiBinary(k)``, the
-            spikes of k watched neurons (k = 2 for the distal reward task: n1 and n2).
+            spikes of k watched neurons (k = 2 for the distal reward task: n1 and n2; otherwise the first k
+            neurons). The observation is used as ``config.input_mode`` says: a 1-D ``MultiBinary`` (or
+            ``Box``) of input spikes or of stimulus switches.
         config: a ``DASTDPConfig`` (default: daspnet.m).
         seeds: one seed per network.
         device: "cpu" or "cuda".
@@ -154,12 +245,19 @@ class DASTDPAgent(Agent):
         device: torch.device | str = "cpu",
         env_dt_ms: float | None = None,
     ) -> None:
-        super().__init__(observation_space, action_space, seeds=seeds, device=device)
         self.config = cfg = config or DASTDPConfig()
+        if isinstance(observation_space, spaces.MultiBinary):  # spikes as 0/1 floats
+            observation_space = spaces.Box(0.0, 1.0, observation_space.shape, np.float32)
+        super().__init__(observation_space, action_space, seeds=seeds, device=device)
         if not isinstance(action_space, spaces.MultiBinary) or len(action_space.shape) != 1:
             raise ValueError(
                 f"the DA-STDP agent acts with the spikes of watched neurons: it needs a 1-D MultiBinary "
                 f"action space, got {action_space}"
+            )
+        if cfg.input_mode != "none" and len(observation_space.shape) != 1:
+            raise ValueError(
+                f"input_mode {cfg.input_mode!r} reads a 1-D observation (one channel per input neuron or "
+                f"stimulus), got shape {observation_space.shape}"
             )
         if env_dt_ms is not None and abs(env_dt_ms - 1.0) > 1e-9:
             raise ValueError(f"Izhikevich's network steps 1 ms at a time; the env's dt is {env_dt_ms} ms")
@@ -167,17 +265,30 @@ class DASTDPAgent(Agent):
         self.n = cfg.n_excitatory + cfg.n_inhibitory
         self.generators = BatchGenerators(self.seeds, dev)
         self.params = izhikevich_parameters(cfg.n_excitatory, cfg.n_inhibitory, device=dev)
-        self.conn: Connectivity = fixed_fanout_connectivity(
-            self.generators,
-            cfg.n_excitatory,
-            cfg.n_inhibitory,
-            cfg.fan_out,
-            cfg.max_delay_ms,
-            cfg.w_excitatory,
-            cfg.w_inhibitory,
+        self.conn: Connectivity = (
+            fixed_fanout_connectivity(
+                self.generators,
+                cfg.n_excitatory,
+                cfg.n_inhibitory,
+                cfg.fan_out,
+                cfg.max_delay_ms,
+                cfg.w_excitatory,
+                cfg.w_inhibitory,
+            )
+            if cfg.fan_out
+            else _no_synapses(B, self.n, dev)
         )
         self.watched = self._choose_watched(int(action_space.shape[0]))
         self.tag = torch.zeros_like(self.conn.weight)  # c, per synapse (B, N, M)
+        self.n_inputs = int(observation_space.shape[0]) if cfg.input_mode != "none" else 0
+        if cfg.input_mode == "spikes":  # input neuron j -> every excitatory neuron, weights U(min, max)
+            self.input_weight = self.generators.uniform(
+                self.n_inputs, cfg.n_excitatory, low=cfg.input_weight_min, high=cfg.input_weight_max
+            )
+            self.input_tag = torch.zeros_like(self.input_weight)
+        if cfg.input_mode == "stimulus":  # group k: stimulus_group_size distinct random excitatory neurons
+            keys = self.generators.uniform(self.n_inputs, cfg.n_excitatory)
+            self.stimulus_groups = torch.topk(keys, cfg.stimulus_group_size, dim=2, largest=False).indices
         self.dopamine_params = DopamineParameters(cfg.tau_d_ms, cfg.d_tonic, cfg.reward_dopamine)
         self._noise_chunk = 250
         self._noise = torch.zeros(B, self._noise_chunk, self.n, device=dev)
@@ -188,7 +299,7 @@ class DASTDPAgent(Agent):
     def _choose_watched(self, k: int) -> Tensor:
         """(B, k) indices of the watched neurons: n1, n2 of a random excitatory synapse (its weight set to 0)."""
         cfg, B = self.config, self.batch_size
-        if not cfg.watch_reinforced_synapse or k != 2:
+        if not cfg.watch_reinforced_synapse or k != 2 or cfg.fan_out == 0:
             if k > self.n:
                 raise ValueError(f"the env watches {k} neurons, the network has {self.n}")
             return torch.arange(k, device=self.device).expand(B, k).contiguous()
@@ -200,6 +311,10 @@ class DASTDPAgent(Agent):
         self.conn.weight[rows, n1, syn] = 0.0
         self.reinforced = (n1, syn)
         return torch.stack([n1, n2], dim=1)
+
+    @property
+    def has_reinforced_synapse(self) -> bool:
+        return hasattr(self, "reinforced")
 
     # -- the network ---------------------------------------------------------------------------------
     def _background(self) -> Tensor:
@@ -213,22 +328,61 @@ class DASTDPAgent(Agent):
     def _act(self, obs: Tensor, deterministic: bool) -> Tensor:
         cfg, t = self.config, self.t
         spikes = self.state.v >= self.params.v_peak_mV  # emitted during the last ms (daspnet's `fired`)
+        inputs = obs > 0.5 if cfg.input_mode == "spikes" else None  # input neurons' spikes, also of the last ms
         if self.training:
-            stdp_update(self.tag, self.trace, self.trace, spikes, self.conn, cfg.a_plus, cfg.a_minus)
+            if cfg.fan_out:
+                stdp_update(self.tag, self.trace, self.trace, spikes, self.conn, cfg.a_plus, cfg.a_minus)
+            if inputs is not None:
+                self._input_stdp(inputs, spikes)
         self.trace = trace_spike(self.trace, spikes, 1.0, mode="set")
-        deliver_spikes(self.buffer, spikes, self.conn, t - 1)  # emitted at t - 1: a 1-ms delay acts now
+        if cfg.fan_out:
+            deliver_spikes(self.buffer, spikes, self.conn, t - 1)  # emitted at t - 1: a 1-ms delay acts now
+        if inputs is not None:
+            self.input_trace = trace_spike(self.input_trace, inputs, 1.0, mode="set")
+            b, j = inputs.nonzero(as_tuple=True)
+            if b.numel():
+                slot = (t - 1 + cfg.input_delay_ms) % self.buffer.shape[1]
+                self.buffer[:, slot, : cfg.n_excitatory].index_put_((b,), self.input_weight[b, j], accumulate=True)
         current = read_input(self.buffer, t) + self._background()
+        if cfg.input_mode == "stimulus":
+            b, k = (obs > 0.5).nonzero(as_tuple=True)
+            if b.numel():
+                groups = self.stimulus_groups[b, k]  # (K, group size)
+                pulse = torch.full(groups.shape, cfg.stimulus_current, dtype=current.dtype, device=current.device)
+                current.index_put_((b[:, None].expand_as(groups), groups), pulse, accumulate=True)
         _, self.state = izhikevich_step(current, self.state, self.params)
         self.trace = trace_decay(self.trace, cfg.trace_decay_per_ms)
+        if inputs is not None:
+            self.input_trace = trace_decay(self.input_trace, cfg.trace_decay_per_ms)
         self.dopamine = dopamine_step(self.dopamine, 0.0, self.dopamine_params, 1.0)
+        if cfg.dopamine_baseline_tau_s:
+            self.dopamine_mean += (self.dopamine - self.dopamine_mean) / (1000.0 * cfg.dopamine_baseline_tau_s)
         self.t += 1
         if self.training and self.t % cfg.update_every_ms == 0:
+            drive = self.dopamine + cfg.d_tonic
+            if cfg.dopamine_baseline_tau_s:
+                drive = drive - self.dopamine_mean
+            drive = drive[:, None, None]
             excitatory = slice(0, cfg.n_excitatory)
-            drive = (self.dopamine + cfg.d_tonic)[:, None, None]
             w = self.conn.weight[:, excitatory]
             w.add_(drive * self.tag[:, excitatory]).clamp_(0.0, cfg.w_max)
             eligibility_decay(self.tag, cfg.tag_decay_per_update)
+            if inputs is not None:
+                self.input_weight.add_(drive * self.input_tag).clamp_(0.0, cfg.w_max)
+                eligibility_decay(self.input_tag, cfg.tag_decay_per_update)
         return spikes.gather(1, self.watched).to(torch.int8)
+
+    def _input_stdp(self, inputs: Tensor, spikes: Tensor) -> None:
+        """Izhikevich's STDP on the input synapses j -> i (dense, event-driven by spiking rows and columns):
+        a spike of network neuron i tags its input synapses by A+ x_j, an input spike of j tags j's synapses by
+        -A- y_i (traces read before this step's spikes are set, as ``stdp_update`` does)."""
+        cfg = self.config
+        b, i = spikes[:, : cfg.n_excitatory].nonzero(as_tuple=True)
+        if b.numel():  # tag[b, :, i] += A+ x[b, :]
+            self.input_tag.permute(0, 2, 1).index_put_((b, i), cfg.a_plus * self.input_trace[b], accumulate=True)
+        b, j = inputs.nonzero(as_tuple=True)
+        if b.numel():  # tag[b, j, :] -= A- y[b, :N_e]
+            self.input_tag.index_put_((b, j), -cfg.a_minus * self.trace[b, : cfg.n_excitatory], accumulate=True)
 
     def _reset(self, mask: Tensor) -> None:
         fresh = izhikevich_init(self.batch_size, self.params)
@@ -239,10 +393,17 @@ class DASTDPAgent(Agent):
             self.trace = torch.zeros(self.batch_size, self.n, device=self.device)
             self.buffer = delay_buffer_init(self.batch_size, self.n, self.config.max_delay_ms, device=self.device)
             self.dopamine = torch.zeros(self.batch_size, device=self.device)
+            if self.config.input_mode == "spikes":
+                self.input_trace = torch.zeros(self.batch_size, self.n_inputs, device=self.device)
+            if self.config.dopamine_baseline_tau_s:
+                self.dopamine_mean = torch.zeros(self.batch_size, device=self.device)
         self.trace[mask] = 0.0
         self.buffer[mask] = 0.0
         self.dopamine[mask] = 0.0
         self.tag[mask] = 0.0
+        if self.config.input_mode == "spikes":
+            self.input_trace[mask] = 0.0
+            self.input_tag[mask] = 0.0
 
     def _observe(
         self, reward: np.ndarray, terminated: np.ndarray, truncated: np.ndarray, info: dict[str, np.ndarray]
@@ -263,33 +424,50 @@ class DASTDPAgent(Agent):
     def excitatory_weights(self, exclude_reinforced: bool = True) -> Tensor:
         """(B, N_e * M) excitatory weights (the reinforced synapse left out as NaN)."""
         w = self.conn.weight[:, : self.config.n_excitatory].clone()
-        if exclude_reinforced:
+        if exclude_reinforced and self.has_reinforced_synapse:
             n1, syn = self.reinforced
             w[torch.arange(self.batch_size, device=self.device), n1, syn] = math.nan
         return w.flatten(1)
 
+    def stimulus_weights(self) -> Tensor:
+        """(B, n_stimuli) mean weight of the outgoing synapses of each stimulus group ("stimulus" mode)."""
+        groups = self.stimulus_groups  # (B, K, G)
+        rows = torch.arange(self.batch_size, device=self.device)[:, None, None]
+        return self.conn.weight[rows, groups].mean(dim=(2, 3))
+
     def metrics(self) -> dict[str, np.ndarray]:
-        """The reinforced synapse's weight and the mean and 99th percentile of the other excitatory weights."""
-        others = self.excitatory_weights()
-        reinforced = self.reinforced_weight
-        return {
-            "reinforced_weight": reinforced.cpu().numpy(),
-            "reinforced_weight_of_max": (reinforced / self.config.w_max).cpu().numpy(),
-            "excitatory_weight_mean": torch.nanmean(others, dim=1).cpu().numpy(),
-            "excitatory_weight_p99": torch.nanquantile(others, 0.99, dim=1).cpu().numpy(),
-        }
+        """The reinforced synapse's weight (distal reward), the mean and 99th percentile of the other excitatory
+        weights, and the mean input weight or the mean weight out of stimulus group 1 against the others."""
+        out = {}
+        if self.has_reinforced_synapse:
+            reinforced = self.reinforced_weight
+            out["reinforced_weight"] = reinforced.cpu().numpy()
+            out["reinforced_weight_of_max"] = (reinforced / self.config.w_max).cpu().numpy()
+        if self.config.fan_out:
+            others = self.excitatory_weights()
+            out["excitatory_weight_mean"] = torch.nanmean(others, dim=1).cpu().numpy()
+            out["excitatory_weight_p99"] = torch.nanquantile(others, 0.99, dim=1).cpu().numpy()
+        if self.config.input_mode == "spikes":
+            out["input_weight_mean"] = self.input_weight.mean(dim=(1, 2)).cpu().numpy()
+        if self.config.input_mode == "stimulus":
+            groups = self.stimulus_weights()
+            out["stimulus1_weight_mean"] = groups[:, 0].cpu().numpy()
+            out["other_stimuli_weight_mean"] = groups[:, 1:].mean(dim=1).cpu().numpy()
+        return out
 
     # -- checkpoints ---------------------------------------------------------------------------------
     def _state_tensors(self) -> dict[str, Tensor]:
-        return {
+        tensors = {
             "post": self.conn.post,
             "delay_ms": self.conn.delay_ms,
             "weight": self.conn.weight,
             "incoming": self.conn.incoming,
             "incoming_mask": self.conn.incoming_mask,
             "watched": self.watched,
-            "reinforced_n1": self.reinforced[0],
-            "reinforced_syn": self.reinforced[1],
+        }
+        if self.has_reinforced_synapse:
+            tensors |= {"reinforced_n1": self.reinforced[0], "reinforced_syn": self.reinforced[1]}
+        tensors |= {
             "tag": self.tag,
             "v": self.state.v,
             "u": self.state.u,
@@ -301,19 +479,46 @@ class DASTDPAgent(Agent):
             "t": torch.tensor(self.t),
             "noise_pos": torch.tensor(self._noise_pos),
         }
+        if self.config.input_mode == "spikes":
+            tensors |= {"input_weight": self.input_weight, "input_tag": self.input_tag, "input_trace": self.input_trace}
+        if self.config.input_mode == "stimulus":
+            tensors["stimulus_groups"] = self.stimulus_groups
+        if self.config.dopamine_baseline_tau_s:
+            tensors["dopamine_mean"] = self.dopamine_mean
+        return tensors
 
     def _load_tensors(self, tensors: Mapping[str, Tensor]) -> None:
         self.conn = Connectivity(
             *(tensors[k].clone() for k in ("post", "delay_ms", "weight", "incoming", "incoming_mask"))
         )
         self.watched = tensors["watched"].clone()
-        self.reinforced = (tensors["reinforced_n1"].clone(), tensors["reinforced_syn"].clone())
+        if self.has_reinforced_synapse:
+            self.reinforced = (tensors["reinforced_n1"].clone(), tensors["reinforced_syn"].clone())
         self.tag = tensors["tag"].clone()
         self.state = IzhikevichState(v=tensors["v"].clone(), u=tensors["u"].clone())
         self.trace, self.buffer = tensors["trace"].clone(), tensors["buffer"].clone()
         self.dopamine, self._noise = tensors["dopamine"].clone(), tensors["noise"].clone()
         self.generators.set_state(tensors["generators"])
         self.t, self._noise_pos = int(tensors["t"]), int(tensors["noise_pos"])
+        if self.config.input_mode == "spikes":
+            self.input_weight, self.input_tag = tensors["input_weight"].clone(), tensors["input_tag"].clone()
+            self.input_trace = tensors["input_trace"].clone()
+        if self.config.input_mode == "stimulus":
+            self.stimulus_groups = tensors["stimulus_groups"].clone()
+        if self.config.dopamine_baseline_tau_s:
+            self.dopamine_mean = tensors["dopamine_mean"].clone()
 
     def _state_extra(self) -> dict[str, Any]:
         return {"config": self.config.to_dict()}
+
+
+def _no_synapses(batch_size: int, n: int, device: torch.device) -> Connectivity:
+    """Connectivity with no recurrent synapse (M = 0): a feedforward layer fed by the input pathway only."""
+    none = torch.zeros(batch_size, n, 0, dtype=torch.long, device=device)
+    return Connectivity(
+        post=none,
+        delay_ms=none.clone(),
+        weight=torch.zeros(batch_size, n, 0, device=device),
+        incoming=none.clone(),
+        incoming_mask=torch.zeros(batch_size, n, 0, dtype=torch.bool, device=device),
+    )

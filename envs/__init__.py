@@ -31,5 +31,6 @@ _register(
 )
 _register("DistalReward-v0", "envs.distal_reward:DistalRewardEnv")
 _register("Biofeedback-v0", "envs.biofeedback:BiofeedbackEnv")
+_register("PavlovianConditioning-v0", "envs.pavlovian:PavlovianConditioningEnv")
 
 __all__ = ["NAMESPACE"]

@@ -119,6 +119,33 @@ def distal_reward_summary(samples: list[dict[str, Any]]) -> dict[str, Any]:
     }
 
 
+def pavlovian_summary(metrics: Mapping[str, np.ndarray]) -> dict[str, Any]:
+    """Izhikevich (2007) Fig. 2: the response to S1 against the mean response to the other stimuli, per episode
+    (each episode's means), and the first episode after which S1's response is at least twice the others'."""
+    if "response_s1" not in metrics or "response_others" not in metrics:
+        return {}
+    ratio = np.asarray(metrics["response_s1"], dtype=float) / np.asarray(metrics["response_others"], dtype=float)
+    first = [next((int(e) + 1 for e in np.flatnonzero(row >= 2.0)), None) for row in ratio]
+    return {
+        "s1_over_others_per_episode": [[round(float(v), 3) for v in row] for row in ratio],
+        "episodes_to_s1_twice_others": {"per_seed": first, "reached": sum(f is not None for f in first)},
+        "final_response_s1": [round(float(v), 2) for v in np.asarray(metrics["response_s1"])[:, -1]],
+        "final_response_others": [round(float(v), 2) for v in np.asarray(metrics["response_others"])[:, -1]],
+    }
+
+
+def pavlovian_sample_summary(samples: list[dict[str, Any]]) -> dict[str, Any]:
+    """Where the mean weight out of S1's group ends, against the other groups' (DA-STDP's ``metrics``)."""
+    if not samples or "stimulus1_weight_mean" not in samples[0]:
+        return {}
+    seeds = sorted({r["seed"] for r in samples})
+    last = [max((r for r in samples if r["seed"] == s), key=lambda r: r["t_s"]) for s in seeds]
+    return {
+        "final_s1_group_weight_mean": [round(r["stimulus1_weight_mean"], 4) for r in last],
+        "final_other_groups_weight_mean": [round(r["other_stimuli_weight_mean"], 4) for r in last],
+    }
+
+
 DNMS_CONDITIONS = ("AA", "AB", "BA", "BB")
 
 TASKS: dict[str, TaskProfile] = {
@@ -134,6 +161,12 @@ TASKS: dict[str, TaskProfile] = {
         episode_metrics=("pairings", "rewards"),
         sample_every_s=10.0,
         sample_summary=distal_reward_summary,
+    ),
+    "spikegym/PavlovianConditioning-v0": TaskProfile(
+        episode_metrics=("response_s1", "response_others", "s1_presentations", "rewards"),
+        summary=pavlovian_summary,
+        sample_every_s=30.0,
+        sample_summary=pavlovian_sample_summary,
     ),
 }
 
