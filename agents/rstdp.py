@@ -216,7 +216,7 @@ PRESETS: dict[str, RSTDPConfig] = {
         mu=0.0005,
         background_scale=1.0,
         warmup_ms=1500.0,
-        learning_rate=0.3,
+        learning_rate=300.0,  # compsim1's DAStdpRate is 0.3 in PCSIM's units; tuned here (see README)
     ),
 }
 
@@ -253,7 +253,7 @@ class RSTDPAgent(Agent):
 
     name: ClassVar[str] = "rstdp"
     needs_step_info: ClassVar[bool] = False
-    unbatched_state: ClassVar[tuple[str, ...]] = ("t_ms",)
+    unbatched_state: ClassVar[tuple[str, ...]] = ("t_ms", "counts_since_ms")
 
     def __init__(
         self,
@@ -424,6 +424,7 @@ class RSTDPAgent(Agent):
             self._pair(spikes)
         self.pre_trace = trace_spike(self.pre_trace, spikes, 1.0)
         self.spikes = spikes
+        self.spike_counts += spikes
         self.t_ms += dt
         return spikes.gather(1, self.watched).to(torch.int8)
 
@@ -540,6 +541,8 @@ class RSTDPAgent(Agent):
         if not hasattr(self, "pre_trace"):
             self.pre_trace = torch.zeros(B, N, dtype=self.dtype, device=self.device)
             self.spikes = torch.zeros(B, N, dtype=torch.bool, device=self.device)
+            self.spike_counts = torch.zeros(B, N, dtype=self.dtype, device=self.device)
+            self.counts_since_ms = 0.0
             self.eligibility = self._new_eligibility()
             shape = tuple(self.conn.weight.shape)
             self.synapses = DynamicSynapseState(
@@ -565,9 +568,18 @@ class RSTDPAgent(Agent):
         onto_reinforced = plastic & (self.conn.post == self.watched[:, :1, None])
         others = plastic & ~onto_reinforced
         mean = lambda mask: (w * mask).sum(dim=(1, 2)) / mask.sum(dim=(1, 2)).clamp(min=1) / cfg.w_max  # noqa: E731
+        # rates since the previous call (the rollout samples metrics at a fixed period)
+        seconds = max(self.t_ms - self.counts_since_ms, self.dt_ms) / 1000.0
+        rates = self.spike_counts / seconds
+        reinforced = rates.gather(1, self.watched[:, :1])[:, 0]
+        self.spike_counts.zero_()
+        self.counts_since_ms = self.t_ms
         return {
             "reinforced_input_weight_of_max": mean(onto_reinforced).cpu().numpy(),
             "other_weight_of_max": mean(others).cpu().numpy(),
+            "reinforced_rate_hz": reinforced.cpu().numpy(),
+            "excitatory_rate_hz": ((rates[:, : self.n_e].sum(1) - reinforced) / (self.n_e - 1)).cpu().numpy(),
+            "inhibitory_rate_hz": rates[:, self.n_e :].mean(1).cpu().numpy(),
         }
 
     def plastic_weights(self) -> np.ndarray:
@@ -612,6 +624,8 @@ class RSTDPAgent(Agent):
             "synapse_D_ms": self.synapse.D_ms,
             "synapse_F_ms": self.synapse.F_ms,
             "spikes": self.spikes,
+            "spike_counts": self.spike_counts,
+            "counts_since_ms": torch.tensor(self.counts_since_ms, dtype=torch.float64),
         }
 
     def _load_tensors(self, tensors: Mapping[str, Tensor]) -> None:
@@ -625,8 +639,9 @@ class RSTDPAgent(Agent):
             self.eligibility = AlphaState(tensors["eligibility_y1"].clone(), tensors["eligibility_y2"].clone())
             self.post_trace = tensors["post_trace"].clone()
             return
-        for key in ("plastic", "weight_bound", "high_noise", "noise_scale", "watched", "spikes"):
+        for key in ("plastic", "weight_bound", "high_noise", "noise_scale", "watched", "spikes", "spike_counts"):
             setattr(self, key, tensors[key].clone())
+        self.counts_since_ms = float(tensors["counts_since_ms"])
         self.conn = Connectivity(*(tensors[f"conn_{k}"].clone() for k in Connectivity._fields))
         self.synapse = DynamicSynapseParameters(
             *(tensors[f"synapse_{k}"].clone() for k in ("U", "D_ms", "F_ms"))  # type: ignore[arg-type]

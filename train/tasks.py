@@ -146,6 +146,44 @@ def pavlovian_sample_summary(samples: list[dict[str, Any]]) -> dict[str, Any]:
     }
 
 
+def spike_patterns_summary(metrics: Mapping[str, np.ndarray]) -> dict[str, Any]:
+    """Fraction of correct trials (fired for the target template, silent for the other) over the last 100
+    training trials per seed, and the readout's spikes per template there."""
+    correct = np.asarray(metrics["correct"], dtype=float)[:, -100:]
+    template = np.asarray(metrics["template"])[:, -100:]
+    spikes = np.asarray(metrics["output_spikes"], dtype=float)[:, -100:]
+    return {
+        "last_100_correct": {**_quartiles(correct.mean(axis=1)), "per_seed": correct.mean(axis=1).round(3).tolist()},
+        "last_100_spikes_target": _quartiles(
+            np.array([s[t == 0].mean() for s, t in zip(spikes, template, strict=True)])
+        ),
+        "last_100_spikes_other": _quartiles(
+            np.array([s[t == 1].mean() for s, t in zip(spikes, template, strict=True)])
+        ),
+    }
+
+
+def biofeedback_summary(samples: list[dict[str, Any]]) -> dict[str, Any]:
+    """Legenstein et al. (2008) sim 1: the reinforced neuron's rate and the other excitatory neurons' mean rate
+    in the first and the last minute sampled, and when the reinforced rate first reached twice its start."""
+    if not samples or "reinforced_rate_hz" not in samples[0]:
+        return {}
+    out: dict[str, list] = {k: [] for k in ("reinforced_hz_first_last", "population_hz_first_last")}
+    out["seconds_to_double"] = []
+    for seed in sorted({r["seed"] for r in samples}):
+        mine = sorted((r for r in samples if r["seed"] == seed and r["t_s"] > 0), key=lambda r: r["t_s"])
+        t = np.array([r["t_s"] for r in mine])
+        reinforced = np.array([r["reinforced_rate_hz"] for r in mine])
+        population = np.array([r["excitatory_rate_hz"] for r in mine])
+        first, last = t <= t[0] + 60.0, t >= t[-1] - 60.0
+        start = reinforced[first].mean()
+        doubled = np.flatnonzero(reinforced >= 2.0 * start)
+        out["reinforced_hz_first_last"].append([round(reinforced[first].mean(), 2), round(reinforced[last].mean(), 2)])
+        out["population_hz_first_last"].append([round(population[first].mean(), 2), round(population[last].mean(), 2)])
+        out["seconds_to_double"].append(float(t[doubled[0]]) if doubled.size else None)
+    return out
+
+
 DNMS_CONDITIONS = ("AA", "AB", "BA", "BB")
 
 TASKS: dict[str, TaskProfile] = {
@@ -157,6 +195,14 @@ TASKS: dict[str, TaskProfile] = {
         probe_names=DNMS_CONDITIONS,
         summary=dnms_summary,
     ),
+    "spikegym/SpikePatterns-v0": TaskProfile(
+        episode_metrics=("correct", "output_spikes", "template"),
+        curve_metric="correct",
+        probe_options=[{"template": 0}, {"template": 1}],
+        probe_names=("template 0", "template 1"),
+        summary=spike_patterns_summary,
+    ),
+    "spikegym/Biofeedback-v0": TaskProfile(sample_every_s=10.0, sample_summary=biofeedback_summary),
     "spikegym/DistalReward-v0": TaskProfile(
         episode_metrics=("pairings", "rewards"),
         sample_every_s=10.0,

@@ -189,7 +189,15 @@ def test_recurrent_alone_equals_in_a_batch_learns_and_checkpoints_round_trip():
     batch.eligibility.flush()
     copy.eligibility.flush()
     torch.testing.assert_close(batch.conn.weight, copy.conn.weight, rtol=0, atol=0)
-    assert set(batch.metrics()) == {"reinforced_input_weight_of_max", "other_weight_of_max"}
+    metrics = batch.metrics()
+    assert set(metrics) == {
+        "reinforced_input_weight_of_max",
+        "other_weight_of_max",
+        "reinforced_rate_hz",
+        "excitatory_rate_hz",
+        "inhibitory_rate_hz",
+    }
+    assert np.all(metrics["excitatory_rate_hz"] > 0) and batch.metrics()["excitatory_rate_hz"].tolist() == [0.0, 0.0]
 
 
 def test_clear_errors():

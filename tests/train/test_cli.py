@@ -140,6 +140,37 @@ def test_a_spiking_experiment_samples_and_plots_what_the_rule_learned(tmp_path):
     assert (out / "figures" / "samples.png").stat().st_size > 10_000
 
 
+def test_a_spike_pattern_run_reports_accuracy_and_plots_rasters_and_weights(tmp_path):
+    out = tmp_path / "patterns"
+    small = {"n_channels": 20, "template_ms": 100, "onset_ms": 10, "trial_ms": 400, "reward_delay_ms": 50}
+    cli(
+        "run",
+        "--config",
+        "legenstein2008-patterns",
+        "--episodes",
+        "4",
+        "--seeds",
+        "2",
+        "--eval-every",
+        "0",
+        "--env-kwargs",
+        json.dumps(small),
+        "--out",
+        str(out),
+        "--quiet",
+    )
+    headline = json.loads((out / "summary.json").read_text())["headline"]
+    assert len(headline["last_100_correct"]["per_seed"]) == 2
+    probes = np.load(out / "probes.npz")
+    assert probes["before_weights"].shape == probes["after_weights"].shape == (2, 20)
+    assert probes["after_actions"].shape == (2, 400, 1) and probes["after_observations"].shape == (2, 400, 20)
+    cli("plot", str(out))
+    for name in ("learning_curve", "outputs", "weights"):
+        assert (out / "figures" / f"{name}.png").stat().st_size > 10_000
+    evaluated = cli("eval", str(out / "checkpoint"), "--episodes", "2")
+    assert "mean_correct" in evaluated.stdout
+
+
 def test_list_names_tasks_agents_and_presets():
     out = cli("list").stdout
     assert "spikegym/DNMS-v0" in out and "miconi" in out and "miconi2017-annarchy" in out
