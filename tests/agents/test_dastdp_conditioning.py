@@ -220,3 +220,32 @@ def test_classical_conditioning_after_the_notebooks_5_episodes_is_5x_in_every_se
     learned, _ = play_episode(venv, agent, False, seed=2000)
     assert np.all(rewarded_over_unrewarded(learned) >= 5.0)
     assert np.all(np.abs(rewarded_over_unrewarded(unlearned) - 1.0) < 0.1)
+
+
+@pytest.mark.slow
+def test_two_choice_conditioning_beats_chance_and_the_learning_off_control():
+    venv, agent = conditioning("spikegym/TwoChoiceConditioning-v0", "spikey-two-choice", seeds=[0, 1])
+    _, unlearned = play_episode(venv, agent, False, seed=1000)
+    for episode in range(20):
+        play_episode(venv, agent, True, seed=10 * episode)
+    _, learned = play_episode(venv, agent, False, seed=2000)
+    assert np.all(learned >= 0.62) and np.all(learned >= unlearned + 0.15)
+
+
+@pytest.mark.slow
+def test_pavlovian_conditioning_strengthens_s1s_synapses_only_when_rewarded():
+    """Two minutes of Izhikevich's Fig. 2: the weights out of S1's group pull ahead of the other groups'; with
+    the same plasticity but no dopamine from the rewards (the control) they do not."""
+    env = gym.make("spikegym/PavlovianConditioning-v0", duration_s=120)
+    lead = {}
+    for name, extra in (("rewarded", {}), ("control", {"reward_dopamine": 0.0})):
+        agent = make_agent("dastdp", env, seeds=[0], config={"preset": "izhikevich2007-pavlovian", **extra})
+        obs, _ = env.reset(seed=0)
+        terminated = False
+        while not terminated:
+            action, _ = agent.predict(obs)
+            obs, reward, terminated, truncated, info = env.step(action)
+            agent.observe(reward, terminated, truncated, info)
+        groups = agent.metrics()
+        lead[name] = float(groups["stimulus1_weight_mean"][0] - groups["other_stimuli_weight_mean"][0])
+    assert lead["rewarded"] > 0.1 and abs(lead["control"]) < 0.03
