@@ -465,6 +465,13 @@ class DASTDPAgent(Agent):
             out["other_stimuli_weight_mean"] = groups[:, 1:].mean(dim=1).cpu().numpy()
         return out
 
+    def plastic_weights(self) -> np.ndarray:
+        """(B, n) the plastic weights: the input layer's (input_mode "spikes") and the excitatory recurrent ones."""
+        parts = [self.conn.weight[:, : self.config.n_excitatory].flatten(1)] if self.config.fan_out else []
+        if self.config.input_mode == "spikes":
+            parts.insert(0, self.input_weight.flatten(1))
+        return torch.cat(parts, dim=1).cpu().numpy()
+
     # -- checkpoints ---------------------------------------------------------------------------------
     def _state_tensors(self) -> dict[str, Tensor]:
         tensors = {

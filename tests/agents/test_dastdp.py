@@ -98,3 +98,10 @@ def test_clear_errors():
         agent_for(fan_outt=3)
     with pytest.raises(ValueError, match="MultiBinary"):
         make_agent("dastdp", gym.make("spikegym/DNMS-v0"), seeds=[0])
+
+
+def test_plastic_weights_are_the_excitatory_ones():
+    agent = agent_for(seeds=(0, 1))
+    weights = agent.plastic_weights()
+    assert weights.shape == (2, SMALL["n_excitatory"] * SMALL["fan_out"])
+    assert np.count_nonzero(weights == 0.0, axis=1).tolist() == [1, 1]  # the reinforced synapse starts at 0
