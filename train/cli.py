@@ -95,7 +95,7 @@ def build_agent(config: RunConfig, env: gym.vector.VectorEnv) -> Agent:
 def probe(agent: Agent, config: RunConfig, profile: TaskProfile) -> dict[str, np.ndarray]:
     """One episode per probe condition with plasticity and exploration off; the agent is left as it was."""
     saved = agent.state_dict()
-    env = make_env(config.task, agent.batch_size, config.env_kwargs)
+    env = make_env(config.task, agent.batch_size, {**config.env_kwargs, **profile.probe_env_kwargs})
     try:
         result = rollout(
             env,

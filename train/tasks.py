@@ -26,6 +26,8 @@ class TaskProfile:
     probe_options: Sequence[Mapping[str, Any]] = field(default_factory=lambda: [{}])
     """``reset(options=...)`` of the probe episodes recorded before and after learning (one per condition)."""
     probe_names: Sequence[str] = ("episode",)
+    probe_env_kwargs: Mapping[str, Any] = field(default_factory=dict)
+    """Env arguments of the probe episodes over the run's (a short ``duration_s`` for hour-long episodes)."""
     """A label per probe episode."""
     summary: Callable[[Mapping[str, np.ndarray]], dict[str, Any]] | None = None
     """Headline figures from the per-seed metric arrays (each (n_seeds, n_episodes))."""
@@ -202,14 +204,18 @@ TASKS: dict[str, TaskProfile] = {
         probe_names=("template 0", "template 1"),
         summary=spike_patterns_summary,
     ),
-    "spikegym/Biofeedback-v0": TaskProfile(sample_every_s=10.0, sample_summary=biofeedback_summary),
+    "spikegym/Biofeedback-v0": TaskProfile(
+        sample_every_s=10.0, sample_summary=biofeedback_summary, probe_env_kwargs={"duration_s": 3.0}
+    ),
     "spikegym/DistalReward-v0": TaskProfile(
         episode_metrics=("pairings", "rewards"),
+        probe_env_kwargs={"duration_s": 3.0},
         sample_every_s=10.0,
         sample_summary=distal_reward_summary,
     ),
     "spikegym/PavlovianConditioning-v0": TaskProfile(
         episode_metrics=("response_s1", "response_others", "s1_presentations", "rewards"),
+        probe_env_kwargs={"duration_s": 30.0},
         summary=pavlovian_summary,
         sample_every_s=30.0,
         sample_summary=pavlovian_sample_summary,

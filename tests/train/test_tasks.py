@@ -62,3 +62,10 @@ def test_distal_reward_summary_finds_the_time_to_90_percent():
     assert summary["seconds_to_0.9_of_max"] == {"per_seed": [30.0, None], "reached": 1}
     assert summary["final_reinforced_weight_of_max"] == [1.0, 0.3]
     assert summary["final_other_weights_p99"] == [1.2, 1.2]
+
+
+def test_hour_long_tasks_probe_a_few_seconds_only():
+    from train.tasks import task_profile
+
+    for task in ("spikegym/DistalReward-v0", "spikegym/Biofeedback-v0", "spikegym/PavlovianConditioning-v0"):
+        assert task_profile(task).probe_env_kwargs["duration_s"] <= 30.0
