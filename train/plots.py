@@ -186,23 +186,25 @@ def plot_spike_probes(run_dir: str | Path, out: str | Path | None = None) -> Pat
     names = [str(n) for n in data["names"]]
     dt_ms = float(data["dt_ms"])
     config = json.loads((run_dir / "summary.json").read_text()).get("config", {})
+    has_inputs = data["after_observations"].shape[-1] > 0  # tasks run on the network's own noise have none
     fig, axes = plt.subplots(
-        2,
+        2 if has_inputs else 1,
         len(names),
-        figsize=(5.5 * len(names), 5.5),
+        figsize=(5.5 * len(names), 5.5 if has_inputs else 3.0),
         squeeze=False,
         sharex=True,
         layout="constrained",
-        gridspec_kw={"height_ratios": [3, 2]},
+        gridspec_kw={"height_ratios": [3, 2] if has_inputs else [1]},
     )
     for k, name in enumerate(names):
         obs = data["after_observations"][k]
-        t_in, ch = np.nonzero(obs > 0)
-        ax = axes[0, k]
-        ax.scatter(t_in * dt_ms / 1000.0, ch, s=2, color=INPUT, linewidths=0)
-        ax.set_title(name, fontsize=10)
-        ax.set_ylabel("input channel" if k == 0 else "")
-        ax = axes[1, k]
+        if has_inputs:
+            t_in, ch = np.nonzero(obs > 0)
+            ax = axes[0, k]
+            ax.scatter(t_in * dt_ms / 1000.0, ch, s=2, color=INPUT, linewidths=0)
+            ax.set_ylabel("input channel" if k == 0 else "")
+        axes[0, k].set_title(name, fontsize=10)
+        ax = axes[-1, k]
         ticks, labels = [], []
         for row, (key, color, label) in enumerate(
             (("before_actions", BEFORE, "before"), ("after_actions", AFTER, "after"))
