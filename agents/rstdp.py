@@ -216,7 +216,7 @@ PRESETS: dict[str, RSTDPConfig] = {
         mu=0.0005,
         background_scale=1.0,
         warmup_ms=1500.0,
-        learning_rate=300.0,  # compsim1's DAStdpRate is 0.3 in PCSIM's units; tuned here (see README)
+        learning_rate=1000.0,  # compsim1's DAStdpRate is 0.3 in PCSIM's units; tuned here (see README)
     ),
 }
 
