@@ -15,6 +15,7 @@ A single (non-vector) env is B = 1 with unbatched observations; a vector env of 
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Mapping, Sequence
 from typing import Any, ClassVar, Protocol, runtime_checkable
 
@@ -73,6 +74,22 @@ def transition_info(info: Mapping[str, Any], done: np.ndarray, batched: bool) ->
                     else values
                 )
     return out
+
+
+def config_from_preset(
+    config_class: type, values: Mapping[str, Any], presets: Mapping[str, Any], default: str, rule: str
+) -> Any:
+    """A rule's frozen config: the preset named by ``values["preset"]`` (else ``default``) with the other
+    ``values`` replacing its fields; unknown presets and parameters raise ``ValueError`` naming the valid ones."""
+    values = dict(values)
+    preset = values.pop("preset", default)
+    if preset not in presets:
+        raise ValueError(f"unknown {rule} preset {preset!r}; choose one of {sorted(presets)}")
+    known = {f.name for f in dataclasses.fields(config_class)}
+    unknown = sorted(set(values) - known)
+    if unknown:
+        raise ValueError(f"unknown {rule} parameter(s) {unknown}; valid: {sorted(known)}")
+    return dataclasses.replace(presets[preset], **values)
 
 
 class Agent:

@@ -42,7 +42,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Mapping, Sequence
-from dataclasses import asdict, dataclass, fields, replace
+from dataclasses import asdict, dataclass
 from typing import Any, ClassVar
 
 import numpy as np
@@ -50,7 +50,7 @@ import torch
 from gymnasium import spaces
 from torch import Tensor
 
-from agents.base import Agent
+from agents.base import Agent, config_from_preset
 from agents.core import (
     BatchGenerators,
     Connectivity,
@@ -157,14 +157,7 @@ class DASTDPConfig:
 
     @classmethod
     def from_dict(cls, values: Mapping[str, Any]) -> DASTDPConfig:
-        values = dict(values)
-        preset = values.pop("preset", "izhikevich2007")
-        if preset not in PRESETS:
-            raise ValueError(f"unknown DA-STDP preset {preset!r}; choose one of {sorted(PRESETS)}")
-        unknown = sorted(set(values) - {f.name for f in fields(cls)})
-        if unknown:
-            raise ValueError(f"unknown DA-STDP parameter(s) {unknown}; valid: {sorted(f.name for f in fields(cls))}")
-        return replace(PRESETS[preset], **values)
+        return config_from_preset(cls, values, PRESETS, "izhikevich2007", "DA-STDP")
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)

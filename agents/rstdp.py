@@ -33,7 +33,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Mapping, Sequence
-from dataclasses import asdict, dataclass, fields, replace
+from dataclasses import asdict, dataclass
 from typing import Any, ClassVar
 
 import numpy as np
@@ -41,7 +41,7 @@ import torch
 from gymnasium import spaces
 from torch import Tensor
 
-from agents.base import Agent
+from agents.base import Agent, config_from_preset
 from agents.core import (
     AlphaState,
     BatchGenerators,
@@ -160,14 +160,7 @@ class RSTDPConfig:
 
     @classmethod
     def from_dict(cls, values: Mapping[str, Any]) -> RSTDPConfig:
-        values = dict(values)
-        preset = values.pop("preset", "legenstein2008-patterns")
-        if preset not in PRESETS:
-            raise ValueError(f"unknown R-STDP preset {preset!r}; choose one of {sorted(PRESETS)}")
-        unknown = sorted(set(values) - {f.name for f in fields(cls)})
-        if unknown:
-            raise ValueError(f"unknown R-STDP parameter(s) {unknown}; valid: {sorted(f.name for f in fields(cls))}")
-        return replace(PRESETS[preset], **values)
+        return config_from_preset(cls, values, PRESETS, "legenstein2008-patterns", "R-STDP")
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
