@@ -21,6 +21,15 @@ from train.tasks import task_profile
 BEFORE, AFTER, TARGET, INPUT = "#9aa5b1", "#d1495b", "#222222", "#3d5a80"
 
 
+def _save(fig: plt.Figure, out: str | Path | None, default: Path, tight: bool = False) -> Path:
+    """Writes ``fig`` to ``out`` (or ``default``), creating the folder, and closes it."""
+    out = Path(out) if out else default
+    out.parent.mkdir(parents=True, exist_ok=True)
+    fig.savefig(out, dpi=130, bbox_inches="tight" if tight else None)
+    plt.close(fig)
+    return out
+
+
 def read_metrics(path: str | Path) -> list[dict[str, Any]]:
     """Rows of a metrics CSV with numbers parsed."""
     rows = []
@@ -100,11 +109,7 @@ def plot_learning_curve(run_dir: str | Path, out: str | Path | None = None) -> P
     ax.set_title(f"{config.get('agent', '')} on {config.get('task', '')}: learning curve")
     ax.legend(loc="upper right", frameon=False, fontsize=9)
     ax.grid(alpha=0.25)
-    out = Path(out) if out else run_dir / "figures" / "learning_curve.png"
-    out.parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(out, dpi=130)
-    plt.close(fig)
-    return out
+    return _save(fig, out, run_dir / "figures" / "learning_curve.png")
 
 
 def _is_spikes(actions: np.ndarray) -> bool:
@@ -172,11 +177,7 @@ def plot_probes(run_dir: str | Path, out: str | Path | None = None) -> Path:
         f"{config.get('agent', '')} on {config.get('task', '')}: output vs target (no exploration noise)", fontsize=11
     )
     fig.legend(loc="outside lower center", ncol=5, frameon=False, fontsize=9)
-    out = Path(out) if out else run_dir / "figures" / "outputs.png"
-    out.parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(out, dpi=130, bbox_inches="tight")
-    plt.close(fig)
-    return out
+    return _save(fig, out, run_dir / "figures" / "outputs.png", tight=True)
 
 
 def plot_spike_probes(run_dir: str | Path, out: str | Path | None = None) -> Path:
@@ -223,11 +224,7 @@ def plot_spike_probes(run_dir: str | Path, out: str | Path | None = None) -> Pat
         ax.set_xlabel("time (s)")
         ax.grid(alpha=0.2, axis="x")
     fig.suptitle(f"{config.get('agent', '')} on {config.get('task', '')}: inputs and output spikes", fontsize=11)
-    out = Path(out) if out else run_dir / "figures" / "outputs.png"
-    out.parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(out, dpi=130, bbox_inches="tight")
-    plt.close(fig)
-    return out
+    return _save(fig, out, run_dir / "figures" / "outputs.png", tight=True)
 
 
 def plot_weights(run_dir: str | Path, out: str | Path | None = None) -> Path:
@@ -249,11 +246,7 @@ def plot_weights(run_dir: str | Path, out: str | Path | None = None) -> Path:
     ax.legend(frameon=False, fontsize=9)
     ax.grid(alpha=0.25)
     ax.set_title(f"{config.get('agent', '')} on {config.get('task', '')}: plastic weights", fontsize=11)
-    out = Path(out) if out else run_dir / "figures" / "weights.png"
-    out.parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(out, dpi=130)
-    plt.close(fig)
-    return out
+    return _save(fig, out, run_dir / "figures" / "weights.png")
 
 
 def plot_samples(run_dir: str | Path, out: str | Path | None = None) -> Path:
@@ -291,11 +284,7 @@ def plot_samples(run_dir: str | Path, out: str | Path | None = None) -> Path:
         ax.grid(alpha=0.25)
     axes[-1, 0].set_xlabel("simulated time (min)" if minutes else "simulated time (s)")
     fig.suptitle(f"{config.get('agent', '')} on {config.get('task', '')}: what the rule learned", fontsize=11)
-    out = Path(out) if out else run_dir / "figures" / "samples.png"
-    out.parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(out, dpi=130)
-    plt.close(fig)
-    return out
+    return _save(fig, out, run_dir / "figures" / "samples.png")
 
 
 def plot_run(run_dir: str | Path) -> list[Path]:
