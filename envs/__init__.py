@@ -32,5 +32,6 @@ _register(
 _register("DistalReward-v0", "envs.distal_reward:DistalRewardEnv")
 _register("Biofeedback-v0", "envs.biofeedback:BiofeedbackEnv")
 _register("PavlovianConditioning-v0", "envs.pavlovian:PavlovianConditioningEnv")
+_register("Trajectory-v0", "envs.trajectory:TrajectoryEnv", vector_entry_point="envs.trajectory:TrajectoryVectorEnv")
 
 __all__ = ["NAMESPACE"]
