@@ -23,6 +23,7 @@ AGENTS: dict[str, tuple[str, str]] = {
     "miconi": ("agents.miconi:MiconiAgent", "agents.miconi:MiconiConfig"),
     "dastdp": ("agents.dastdp:DASTDPAgent", "agents.dastdp:DASTDPConfig"),
     "rstdp": ("agents.rstdp:RSTDPAgent", "agents.rstdp:RSTDPConfig"),
+    "goal": ("agents.goal:GOALAgent", "agents.goal:GOALConfig"),
 }
 
 
