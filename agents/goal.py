@@ -199,7 +199,7 @@ def exponential_filter(x: Tensor, beta: Tensor | float) -> Tensor:
     ``beta`` a float or (B,) per network."""
     beta = torch.as_tensor(beta, dtype=x.dtype, device=x.device).reshape(-1, *[1] * (x.dim() - 2))
     out = torch.empty_like(x)
-    state = torch.zeros_like(x[:, 0])
+    state = torch.zeros(x.shape[0], *x.shape[2:], dtype=x.dtype, device=x.device)
     for t in range(x.shape[1]):
         state = beta * state + (1 - beta) * x[:, t]
         out[:, t] = state
@@ -297,6 +297,8 @@ class GOALAgent(Agent):
         self.e = torch.zeros_like(self.z)  # eligibility (tau_m)
         self.r = torch.zeros_like(self.z)  # readout filter (tau_o)
         self.r_star = torch.zeros_like(self.z)  # the spikes through tau_*
+        self.u = torch.zeros_like(self.z)  # the recurrent input s W while W is fixed over an episode
+        self._fixed_weights = True
         self.t = 0
         self._pending: Tensor | None = None  # the input of step t, integrated at step t + 1
         self._zero_drive = torch.zeros(B, 1, N, dtype=dt, device=dev)
@@ -315,7 +317,7 @@ class GOALAgent(Agent):
         self._recorded_z: list[Tensor] = []
         self._recorded_y: list[Tensor] = []
         self._recorded_x: list[Tensor] = []
-        self._episode_dW: Tensor | None = None
+        self._episode_terms: list[tuple[Tensor, ...]] | None = None  # update="episode": (e, error, sigma') per step
 
     # -- configuration helpers -------------------------------------------------------------------
     def _per_network(self, name: str) -> list[Any]:
@@ -337,10 +339,11 @@ class GOALAgent(Agent):
         return int(rank)
 
     # -- the network -----------------------------------------------------------------------------
-    def _fresh_state(self) -> None:
+    def _fresh_state(self, fixed_weights: bool = True) -> None:
         self.v.fill_(self.config.v0)
-        for x in (self.z, self.s, self.e, self.r, self.r_star):
+        for x in (self.z, self.s, self.e, self.r, self.r_star, self.u):
             x.zero_()
+        self._fixed_weights = fixed_weights
         self.t = 0
         self._spike_error.zero_()
         self._pending = None
@@ -350,12 +353,25 @@ class GOALAgent(Agent):
         cfg = self.config
         self.s.mul_(self.beta_s).add_(self.z, alpha=1 - self.beta_s)
         self.e.mul_(self.beta_m).add_(self.s, alpha=1 - self.beta_m)
-        current = torch.baddbmm(input_current + drive, self.s[:, None], self.W)[:, 0] + cfg.bias
+        if self._fixed_weights:
+            # With W fixed over the episode, s W obeys the same filter as s: u <- beta_s u + (1 - beta_s) z W,
+            # and z W sums only the rows of the neurons that spiked (a few percent of them).
+            self.u.mul_(self.beta_s).add_(self._spiking_rows(), alpha=1 - self.beta_s)
+            current = (input_current + drive)[:, 0] + self.u + cfg.bias
+        else:
+            current = torch.baddbmm(input_current + drive, self.s[:, None], self.W)[:, 0] + cfg.bias
         self.v.mul_(self.beta_m).add_(current, alpha=1 - self.beta_m).add_(self.z, alpha=cfg.reset)
         torch.gt(self.v, cfg.threshold, out=self._spike_buffer())
         self.z.copy_(self._spikes)
         self.r.mul_(self.beta_o).add_((1 - self.beta_o) * self.z)
         self.t += 1
+
+    def _spiking_rows(self) -> Tensor:
+        """z W, (B, N), from the rows of W of the neurons that spiked."""
+        network, neuron = torch.nonzero(self.z, as_tuple=True)
+        n = self.config.n_units
+        rows = self.W.view(-1, n).index_select(0, network * n + neuron)
+        return torch.zeros_like(self.u).index_add_(0, network, rows)
 
     def _spike_buffer(self) -> Tensor:
         if getattr(self, "_spikes", None) is None or self._spikes.shape != self.v.shape:
@@ -378,12 +394,32 @@ class GOALAgent(Agent):
             self._build_feedback(resampled_only=True)
         error = self.target_trace[:, t] - self.r_star
         sig = torch.sigmoid(self.v)
-        delta = torch.bmm(error[:, None], self.D)[:, 0].mul_(sig).mul_(1 - sig)
-        if self._episode_dW is None:
-            self.W.baddbmm_(self.e[:, :, None], delta[:, None], alpha=self.recurrent_lr)
-            self.W.diagonal(dim1=1, dim2=2).zero_()
+        pseudo = sig.mul_(1 - sig)
+        if self._episode_terms is not None and not self.config.resample:
+            # Summed at the episode's end: D and the outer products become two matrix products.
+            self._episode_terms.append((self.e.clone(), error, pseudo))
+            return
+        delta = torch.bmm(error[:, None], self.D)[:, 0].mul_(pseudo)
+        if self._episode_terms is not None:
+            self._episode_terms.append((self.e.clone(), delta))
+            return
+        self.W.baddbmm_(self.e[:, :, None], delta[:, None], alpha=self.recurrent_lr)
+        self.W.diagonal(dim1=1, dim2=2).zero_()
+
+    def _apply_episode_update(self) -> None:
+        """update="episode": W += eta_rec sum_t e(t)^T delta(t), one product over the episode's steps."""
+        terms = self._episode_terms
+        self._episode_terms = None
+        if not terms:
+            return
+        eligibility = torch.stack([term[0] for term in terms], dim=1)  # (B, T, N)
+        if len(terms[0]) == 2:
+            delta = torch.stack([term[1] for term in terms], dim=1)
         else:
-            self._episode_dW.baddbmm_(self.e[:, :, None], delta[:, None])
+            error = torch.stack([term[1] for term in terms], dim=1)
+            delta = torch.bmm(error, self.D).mul_(torch.stack([term[2] for term in terms], dim=1))
+        self.W.baddbmm_(eligibility.transpose(1, 2), delta, alpha=self.recurrent_lr)
+        self.W.diagonal(dim1=1, dim2=2).zero_()
 
     def _output(self) -> Tensor:
         """y(t) = r(t) W_out, (B, O), in the env's output units."""
@@ -393,12 +429,13 @@ class GOALAgent(Agent):
         return torch.bmm(self._recorded_y[t][:, None], self.W_target)
 
     def _episode_start(self) -> None:
-        self._fresh_state()
+        online = self.training and self.phase == "recurrent" and self.config.update == "online"
+        self._fresh_state(fixed_weights=not online)
         self._recording = self.training and self.phase == "teacher"
         self._recorded_z, self._recorded_y = ([self.z.clone()], []) if self._recording else ([], [])
         self._recorded_x = []
         learning = self.training and self.phase == "recurrent"
-        self._episode_dW = torch.zeros_like(self.W) if learning and self.config.update == "episode" else None
+        self._episode_terms = [] if learning and self.config.update == "episode" else None
 
     def _step(self, input_current: Tensor) -> None:
         """Integrate the pending input (with the teacher drive while recording), then learn or record."""
@@ -425,10 +462,8 @@ class GOALAgent(Agent):
         elif self.phase == "recurrent":
             self.spike_error = self._spike_error.clone()
             metrics["spike_error"] = self.spike_error.cpu().numpy()
-            if self._episode_dW is not None:
-                self.W.add_(self._episode_dW, alpha=self.recurrent_lr)
-                self.W.diagonal(dim1=1, dim2=2).zero_()
-                self._episode_dW = None
+            if self._episode_terms is not None:
+                self._apply_episode_update()
         return metrics
 
     def _build_targets(self, spikes: Tensor, outputs: Tensor, currents: Tensor) -> None:
@@ -597,6 +632,7 @@ class GOALAgent(Agent):
             "e": self.e,
             "r": self.r,
             "r_star": self.r_star,
+            "u": self.u,
             "readout_mse": self.readout_mse,
             "readout_only_mse": self.readout_only_mse,
             "readout_only_spike_error": self.readout_only_spike_error,
@@ -606,7 +642,7 @@ class GOALAgent(Agent):
         }
 
     def _load_tensors(self, tensors: Mapping[str, Tensor]) -> None:
-        for name in ("W_in", "W", "W_out", "W_target", "D", "v", "z", "s", "e", "r", "r_star"):
+        for name in ("W_in", "W", "W_out", "W_target", "D", "v", "z", "s", "e", "r", "r_star", "u"):
             getattr(self, name).copy_(tensors[name])
         self.readout_mse = tensors["readout_mse"].clone()
         self.readout_only_mse = tensors["readout_only_mse"].clone()
@@ -620,6 +656,7 @@ class GOALAgent(Agent):
         return {
             "config": self.config.to_dict(),
             "phase": self.phase,
+            "fixed_weights": self._fixed_weights,
             "t": self.t,
             "pending": None if self._pending is None else self._pending.cpu().clone(),
             "target_spikes": self.target_spikes.cpu().clone(),
@@ -628,12 +665,15 @@ class GOALAgent(Agent):
             "recorded_z": [z.cpu().clone() for z in self._recorded_z],
             "recorded_y": [y.cpu().clone() for y in self._recorded_y],
             "recorded_x": [x.cpu().clone() for x in self._recorded_x],
-            "episode_dW": None if self._episode_dW is None else self._episode_dW.cpu().clone(),
+            "episode_terms": None
+            if self._episode_terms is None
+            else [[x.cpu().clone() for x in term] for term in self._episode_terms],
         }
 
     def _load_extra(self, extra: Mapping[str, Any]) -> None:
         dev = self.device
         self.phase = extra["phase"]
+        self._fixed_weights = bool(extra["fixed_weights"])
         self.t = int(extra["t"])
         self._pending = None if extra["pending"] is None else extra["pending"].to(dev).clone()
         self.target_spikes = extra["target_spikes"].to(dev).clone()
@@ -643,7 +683,8 @@ class GOALAgent(Agent):
         self._recorded_z = [z.to(dev).clone() for z in extra["recorded_z"]]
         self._recorded_y = [y.to(dev).clone() for y in extra["recorded_y"]]
         self._recorded_x = [x.to(dev).clone() for x in extra["recorded_x"]]
-        self._episode_dW = None if extra["episode_dW"] is None else extra["episode_dW"].to(dev).clone()
+        terms = extra["episode_terms"]
+        self._episode_terms = None if terms is None else [tuple(x.to(dev).clone() for x in term) for term in terms]
 
     def _select_extra(self, extra: dict[str, Any], indices: list[int]) -> dict[str, Any]:
         def rows(x: Any) -> Any:
@@ -662,5 +703,7 @@ class GOALAgent(Agent):
             "recorded_z": [rows(z) for z in extra["recorded_z"]],
             "recorded_y": [rows(y) for y in extra["recorded_y"]],
             "recorded_x": [rows(x) for x in extra["recorded_x"]],
-            "episode_dW": rows(extra["episode_dW"]),
+            "episode_terms": None
+            if extra["episode_terms"] is None
+            else [[rows(x) for x in term] for term in extra["episode_terms"]],
         }

@@ -203,7 +203,8 @@ class TrajectoryEnv(CanvasEnv, gym.Env[np.ndarray, np.ndarray]):
     | `output_scale`    | **float**        | `3.0`   | output y = output_scale * action                                |
     | `trajectory_seed` | **int or None**  | `None`  | draw the trajectory from this seed whatever the reset seed      |
 
-    `trajectory` holds the current target in the paper's units, `(n_steps, n_outputs)`.
+    `trajectory` holds the current target in the paper's units, `(n_steps, n_outputs)`; `output_scale`,
+    `dt_ms` and `dt` (seconds) are attributes too.
 
     ## Vectorized environment
 
@@ -233,6 +234,7 @@ class TrajectoryEnv(CanvasEnv, gym.Env[np.ndarray, np.ndarray]):
         self._task = _TrajectoryTask(n_outputs, n_inputs, n_steps, dt_ms, onset_steps, output_scale, trajectory_seed)
         self.dt_ms: float = self._task.dt_ms
         self.dt: float = self.dt_ms / 1000.0
+        self.output_scale: float = self._task.output_scale
         self.observation_space, self.action_space = self._task.spaces()
         self.trajectory: np.ndarray | None = None
         self._target = np.zeros((self._task.n_steps, self._task.n_outputs), np.float32)

@@ -5,6 +5,7 @@ python -m train run --config miconi2017 --out runs/miconi2017          # a paper
 python -m train eval runs/dnms --episodes 40
 python -m train render --checkpoint runs/dnms --out dnms.gif
 python -m train plot runs/dnms
+python -m train regime-map --out runs/goal-map                           # GOAL's (R, tau*) map, Fig. 2D-F
 """
 
 from __future__ import annotations
@@ -101,7 +102,7 @@ def probe(agent: Agent, config: RunConfig, profile: TaskProfile) -> dict[str, np
             env,
             agent,
             len(profile.probe_options),
-            seed=EVAL_SEED_BASE + config.seed_offset,
+            seed=config.seed_offset if profile.task_from_seed else EVAL_SEED_BASE + config.seed_offset,
             train=False,
             reset_options=list(profile.probe_options),
             record_steps=True,
@@ -120,6 +121,8 @@ def probe(agent: Agent, config: RunConfig, profile: TaskProfile) -> dict[str, np
 
 def evaluate(agent: Agent, config: RunConfig, episodes: int, profile: TaskProfile, seed: int) -> list[dict[str, Any]]:
     """``episodes`` episodes per network with plasticity and exploration off; the agent is left as it was."""
+    if profile.task_from_seed:  # the trained task itself, not a new one
+        seed = config.seed_offset
     saved = agent.state_dict()
     env = make_env(config.task, agent.batch_size, config.env_kwargs)
     try:
@@ -337,7 +340,10 @@ def cmd_render(args: argparse.Namespace) -> int:
     frames = []
     try:
         for episode in range(args.episodes):
-            obs, _ = env.reset(seed=EVAL_SEED_BASE + args.seed + episode)
+            seed = EVAL_SEED_BASE + args.seed + episode
+            if agent is not None and task_profile(task).task_from_seed:
+                seed = agent.seeds[0]  # the trajectory this network learned
+            obs, _ = env.reset(seed=seed)
             start, done = True, False
             if to_file:
                 frames.append(env.render())
@@ -378,6 +384,42 @@ def write_video(path: Path, frames: list[np.ndarray], fps: int) -> None:
 def cmd_plot(args: argparse.Namespace) -> int:
     for path in plot_run(args.run_dir):
         print(f"wrote {path}")
+    return 0
+
+
+def cmd_regime_map(args: argparse.Namespace) -> int:
+    from train.goal_map import RANKS, TIMESCALES, run_map
+    from train.plots import plot_regime_map
+
+    out = Path(args.out)
+    if (out / "map.npz").exists() and not args.force:
+        raise UsageError(f"{out} already holds a regime map; choose another --out or add --force")
+    if args.threads:
+        torch.set_num_threads(args.threads)
+    ranks = RANKS
+    if args.ranks:
+        try:
+            ranks = tuple(None if r.lower() == "ltts" else int(r) for r in args.ranks)
+        except ValueError as exc:
+            raise UsageError(f"--ranks takes integers and 'ltts', got {args.ranks}") from exc
+    summary = run_map(
+        out,
+        epochs=args.epochs,
+        ranks=ranks,
+        timescales=tuple(args.timescales) if args.timescales else TIMESCALES,
+        n_units=args.n_units,
+        n_steps=args.n_steps,
+        n_outputs=args.n_outputs,
+        seed=args.seed,
+        update=args.update,
+        device=args.device,
+        quiet=args.quiet,
+    )
+    figure = plot_regime_map(out)
+    print(
+        f"\nregime map: {summary['networks']} networks x {summary['epochs']} epochs in {summary['wall_s']:.0f} s; "
+        f"results in {out}/ (map.npz, summary.json), heat maps in {figure}"
+    )
     return 0
 
 
@@ -448,10 +490,37 @@ def parser() -> argparse.ArgumentParser:
     pl.add_argument("run_dir")
 
     sub.add_parser("list", help="the registered tasks, agents and config presets")
+
+    rm = sub.add_parser("regime-map", help="GOAL's map: rank R x target timescale tau*, one batch, three heat maps")
+    rm.add_argument("--out", required=True, help="directory for map.npz, summary.json and figures/")
+    rm.add_argument("--epochs", type=int, default=10_000, help="recurrent epochs per network (default 10000)")
+    rm.add_argument("--ranks", nargs="+", help="feedback ranks, 'ltts' for LTTS (default: the paper's 10 and LTTS)")
+    rm.add_argument("--timescales", nargs="+", type=float, help="tau* in steps (default: the paper's 10, 1-100)")
+    rm.add_argument("--n-units", type=int, default=150, help="N (default 150)")
+    rm.add_argument("--n-steps", type=int, default=150, help="T, steps per episode (default 150)")
+    rm.add_argument("--n-outputs", type=int, default=3, help="O (default 3)")
+    rm.add_argument("--seed", type=int, default=0, help="the trajectory's seed; networks get seed*10000 + cell")
+    rm.add_argument(
+        "--update",
+        choices=("episode", "online"),
+        default="episode",
+        help="episode (default: the update summed per episode, fast) or online (every step, as GOAL's code)",
+    )
+    rm.add_argument("--device", default="cpu", help="torch device: cpu or cuda")
+    rm.add_argument("--threads", type=int, default=0, help="torch CPU threads; 0: torch's default")
+    rm.add_argument("--force", action="store_true", help="overwrite a map already in --out")
+    rm.add_argument("--quiet", action="store_true", help="no progress bar")
     return p
 
 
-COMMANDS = {"run": cmd_run, "eval": cmd_eval, "render": cmd_render, "plot": cmd_plot, "list": cmd_list}
+COMMANDS = {
+    "run": cmd_run,
+    "eval": cmd_eval,
+    "render": cmd_render,
+    "plot": cmd_plot,
+    "list": cmd_list,
+    "regime-map": cmd_regime_map,
+}
 
 
 def main(argv: Sequence[str] | None = None) -> int:

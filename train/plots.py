@@ -287,9 +287,97 @@ def plot_samples(run_dir: str | Path, out: str | Path | None = None) -> Path:
     return _save(fig, out, run_dir / "figures" / "samples.png")
 
 
-def plot_run(run_dir: str | Path) -> list[Path]:
-    """Every figure a run directory supports."""
+def _goal_labels(config: dict[str, Any], seeds: list[int]) -> list[str]:
+    """A label per network of a GOAL run: its feedback rank (LTTS for None) and tau*."""
+    agent_config = config.get("agent_config", {})
+    n = len(seeds)
+
+    def per_network(name: str, default: Any) -> list[Any]:
+        value = agent_config.get(name, default)
+        return list(value) if isinstance(value, (list, tuple)) else [value] * n
+
+    ranks = per_network("feedback_rank", None)
+    tau_o = per_network("tau_o", 5.0)
+    tau_star = [t if s is None else s for s, t in zip(per_network("target_timescale", None), tau_o, strict=True)]
+    return [
+        f"seed {seed}: {'LTTS' if r is None else f'R = {r}'}, tau* = {float(t):g}"
+        for seed, r, t in zip(seeds, ranks, tau_star, strict=True)
+    ]
+
+
+def plot_goal_curves(run_dir: str | Path, out: str | Path | None = None) -> Path:
+    """GOAL (Capone et al. 2022) Fig. 2A-C: each network's MSE and spike error per recurrent epoch."""
     run_dir = Path(run_dir)
+    config = json.loads((run_dir / "summary.json").read_text()).get("config", {})
+    seeds, mse = metric_matrix(read_metrics(run_dir / "metrics.csv"), "mse")
+    labels = _goal_labels(config, seeds)
+    samples = read_metrics(run_dir / "samples.csv") if (run_dir / "samples.csv").exists() else []
+    fig, axes = plt.subplots(1, 2, figsize=(12, 4.4), layout="constrained")
+    epochs = np.arange(1, mse.shape[1])
+    for i, label in enumerate(labels):
+        color = f"C{i % 10}"
+        axes[0].plot(epochs, mse[i, 1:], color=color, linewidth=0.9, label=label)
+        mine = sorted((r for r in samples if r["seed"] == seeds[i]), key=lambda r: r["step"])
+        errors = np.array([r["spike_error"] for r in mine], dtype=float)
+        axes[1].plot(np.arange(len(errors)), errors, color=color, linewidth=0.9)
+    axes[0].set_yscale("log")
+    axes[0].set_ylabel("MSE")
+    axes[1].set_yscale("log")
+    axes[1].set_ylabel("spike error sum |z* - z|")
+    for ax in axes:
+        ax.set_xscale("log")
+        ax.set_xlabel("recurrent epoch")
+        ax.grid(alpha=0.25, which="both")
+    axes[0].legend(frameon=False, fontsize=8)
+    fig.suptitle(f"goal on {config.get('task', '')}: MSE and spike error per epoch", fontsize=11)
+    return _save(fig, out, run_dir / "figures" / "goal_curves.png")
+
+
+def plot_regime_map(map_dir: str | Path, out: str | Path | None = None) -> Path:
+    """GOAL (Capone et al. 2022) Fig. 2D-F: final MSE, final spike error and epochs to converge over (R, tau*);
+    cells that did not converge are magenta."""
+    from matplotlib.colors import LogNorm
+
+    map_dir = Path(map_dir)
+    summary = json.loads((map_dir / "summary.json").read_text())
+    ranks, timescales = summary["ranks"], summary["timescales"]
+    panels = [
+        ("final MSE", np.array(summary["final_mse"], dtype=float)),
+        ("final spike error", np.array(summary["final_spike_error"], dtype=float)),
+        (
+            "epochs to converge",
+            np.array([[np.nan if v is None else v for v in row] for row in summary["epochs_to_converge"]], float),
+        ),
+    ]
+    fig, axes = plt.subplots(1, 3, figsize=(15, 4.8), layout="constrained")
+    order = np.arange(len(ranks))[::-1]  # highest rank (and LTTS) on top, as in the paper
+    for ax, (title, values) in zip(axes, panels, strict=True):
+        shown = np.ma.masked_invalid(values[order])
+        finite = shown.compressed()
+        finite = finite[finite > 0]
+        norm = LogNorm(vmin=finite.min(), vmax=finite.max()) if finite.size and finite.max() > finite.min() else None
+        cmap = plt.get_cmap("viridis").copy()
+        cmap.set_bad("#e040fb")
+        image = ax.imshow(shown, aspect="auto", cmap=cmap, norm=norm, interpolation="nearest")
+        fig.colorbar(image, ax=ax, shrink=0.9)
+        ax.set_xticks(range(len(timescales)), [f"{t:g}" for t in timescales])
+        ax.set_yticks(range(len(ranks)), [ranks[i] for i in order])
+        ax.set_xlabel("tau* (steps)")
+        ax.set_ylabel("feedback rank R")
+        ax.set_title(title + (" (magenta: no convergence)" if title.startswith("epochs") else ""), fontsize=10)
+    fig.suptitle(
+        f"GOAL regime map: N = {summary['n_units']}, T = {summary['n_steps']}, O = {summary['n_outputs']}, "
+        f"{summary['epochs_done']} epochs, {summary['networks']} networks in one batch ({summary['wall_s']:.0f} s)",
+        fontsize=11,
+    )
+    return _save(fig, out, map_dir / "figures" / "regime_map.png")
+
+
+def plot_run(run_dir: str | Path) -> list[Path]:
+    """Every figure a run directory supports (or the heat maps of a regime-map directory)."""
+    run_dir = Path(run_dir)
+    if (run_dir / "map.npz").exists() and not (run_dir / "metrics.csv").exists():
+        return [plot_regime_map(run_dir)]
     if not (run_dir / "metrics.csv").exists():
         raise FileNotFoundError(f"{run_dir} is not a run directory (no metrics.csv): run `python -m train run` first")
     written = [plot_learning_curve(run_dir)]
@@ -301,4 +389,7 @@ def plot_run(run_dir: str | Path) -> list[Path]:
             written.append(plot_weights(run_dir))
     if (run_dir / "samples.csv").exists():
         written.append(plot_samples(run_dir))
+    config = json.loads((run_dir / "summary.json").read_text()).get("config", {})
+    if config.get("agent") == "goal":
+        written.append(plot_goal_curves(run_dir))
     return written

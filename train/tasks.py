@@ -35,6 +35,9 @@ class TaskProfile:
     """Sample ``agent.metrics()`` every this many simulated seconds (0: never), into samples.csv."""
     sample_summary: Callable[[list[dict[str, Any]]], dict[str, Any]] | None = None
     """Headline figures from the samples (rows with seed, t_s and the agent's metrics)."""
+    task_from_seed: bool = False
+    """The seed fixes the task (store and recall of one trajectory): probes, evaluations and renders reuse the
+    training seeds instead of fresh ones."""
 
 
 def trials_to_criterion(
@@ -186,6 +189,39 @@ def biofeedback_summary(samples: list[dict[str, Any]]) -> dict[str, Any]:
     return out
 
 
+def trajectory_summary(metrics: Mapping[str, np.ndarray]) -> dict[str, Any]:
+    """GOAL (Capone et al. 2022) Fig. 2: the MSE of the first recurrent epoch (episode 1; episode 0 builds the
+    target spikes) and of the last 100, and the epochs until the MSE first falls below 0.03 and 0.01."""
+    mse = np.asarray(metrics["mse"], dtype=float)[:, 1:]
+    if mse.shape[1] == 0:
+        return {}
+
+    def first_below(threshold: float) -> list[int | None]:
+        return [next((int(e) + 1 for e in np.flatnonzero(row <= threshold)), None) for row in mse]
+
+    return {
+        "mse_first_epoch": [round(float(v), 4) for v in mse[:, 0]],
+        "mse_last_100": [round(float(v), 4) for v in mse[:, -100:].mean(axis=1)],
+        "epochs_to_mse_0.03": first_below(0.03),
+        "epochs_to_mse_0.01": first_below(0.01),
+    }
+
+
+def trajectory_sample_summary(samples: list[dict[str, Any]]) -> dict[str, Any]:
+    """The spike error sum |z* - z| of the untrained network, and its mean over the last 100 sampled epochs."""
+    if not samples or "spike_error" not in samples[0]:
+        return {}
+    out: dict[str, list] = {"readout_limit_mse": [], "readout_only_mse": [], "spike_error_first_last": []}
+    for seed in sorted({r["seed"] for r in samples}):
+        mine = sorted((r for r in samples if r["seed"] == seed), key=lambda r: r["t_s"])
+        errors = [r["spike_error"] for r in mine if np.isfinite(r["spike_error"])]
+        out["readout_limit_mse"].append(round(mine[-1]["readout_mse"], 5))
+        out["readout_only_mse"].append(round(mine[-1]["readout_only_mse"], 4))
+        first = mine[-1]["readout_only_spike_error"]
+        out["spike_error_first_last"].append([first, round(float(np.mean(errors[-100:])), 1) if errors else None])
+    return out
+
+
 DNMS_CONDITIONS = ("AA", "AB", "BA", "BB")
 
 TASKS: dict[str, TaskProfile] = {
@@ -219,6 +255,15 @@ TASKS: dict[str, TaskProfile] = {
         summary=pavlovian_summary,
         sample_every_s=30.0,
         sample_summary=pavlovian_sample_summary,
+    ),
+    "spikegym/Trajectory-v0": TaskProfile(
+        episode_metrics=("mse",),
+        curve_metric="mse",
+        lower_is_better=True,
+        summary=trajectory_summary,
+        sample_every_s=0.15,  # once per episode of the default 150 steps
+        sample_summary=trajectory_sample_summary,
+        task_from_seed=True,
     ),
 }
 
