@@ -279,6 +279,7 @@ class GOALAgent(Agent):
         self.beta_m, self.beta_s = decay_factor(cfg.tau_m, 1.0), decay_factor(cfg.tau_s, 1.0)
         self.beta_o = torch.exp(-1.0 / self.tau_o)[:, None]  # (B, 1)
         self.beta_star = torch.exp(-1.0 / self.target_timescale)[:, None]
+        self._one_minus_beta_o, self._one_minus_beta_star = 1 - self.beta_o, 1 - self.beta_star
         self.recurrent_lr = 5.0 / math.sqrt(N) if cfg.recurrent_lr is None else float(cfg.recurrent_lr)
 
         self.generators = BatchGenerators(self.seeds, dev)
@@ -363,14 +364,14 @@ class GOALAgent(Agent):
         self.v.mul_(self.beta_m).add_(current, alpha=1 - self.beta_m).add_(self.z, alpha=cfg.reset)
         torch.gt(self.v, cfg.threshold, out=self._spike_buffer())
         self.z.copy_(self._spikes)
-        self.r.mul_(self.beta_o).add_((1 - self.beta_o) * self.z)
+        self.r.mul_(self.beta_o).addcmul_(self.z, self._one_minus_beta_o)
         self.t += 1
 
     def _spiking_rows(self) -> Tensor:
         """z W, (B, N), from the rows of W of the neurons that spiked."""
-        network, neuron = torch.nonzero(self.z, as_tuple=True)
-        n = self.config.n_units
-        rows = self.W.view(-1, n).index_select(0, network * n + neuron)
+        flat = torch.nonzero(self.z.view(-1)).view(-1)  # b N + j for each spiking neuron j of network b
+        rows = self.W.view(-1, self.config.n_units).index_select(0, flat)
+        network = flat.div_(self.config.n_units, rounding_mode="floor")
         return torch.zeros_like(self.u).index_add_(0, network, rows)
 
     def _spike_buffer(self) -> Tensor:
@@ -386,19 +387,19 @@ class GOALAgent(Agent):
                 f"the episode is longer than the {self.target_spikes.shape[1]} steps of the target spikes: "
                 "GOAL learns one trajectory of fixed length"
             )
+        if self._episode_terms is not None and not self.config.resample:
+            # update="episode": the rest waits for the episode's end, where it is a few products over all steps.
+            self._episode_terms.append((self.e.clone(), self.v.clone(), self.z.clone()))
+            return
         self._spike_error += (self.target_spikes[:, t] - self.z).abs_().sum(dim=1)
         if not learn:
             return
-        self.r_star.mul_(self.beta_star).add_((1 - self.beta_star) * self.z)
+        self.r_star.mul_(self.beta_star).addcmul_(self.z, self._one_minus_beta_star)
         if self.config.resample:
             self._build_feedback(resampled_only=True)
         error = self.target_trace[:, t] - self.r_star
         sig = torch.sigmoid(self.v)
         pseudo = sig.mul_(1 - sig)
-        if self._episode_terms is not None and not self.config.resample:
-            # Summed at the episode's end: D and the outer products become two matrix products.
-            self._episode_terms.append((self.e.clone(), error, pseudo))
-            return
         delta = torch.bmm(error[:, None], self.D)[:, 0].mul_(pseudo)
         if self._episode_terms is not None:
             self._episode_terms.append((self.e.clone(), delta))
@@ -413,11 +414,15 @@ class GOALAgent(Agent):
         if not terms:
             return
         eligibility = torch.stack([term[0] for term in terms], dim=1)  # (B, T, N)
-        if len(terms[0]) == 2:
+        if len(terms[0]) == 2:  # resampled feedback: the deltas were computed step by step
             delta = torch.stack([term[1] for term in terms], dim=1)
-        else:
-            error = torch.stack([term[1] for term in terms], dim=1)
-            delta = torch.bmm(error, self.D).mul_(torch.stack([term[2] for term in terms], dim=1))
+        else:  # (e, v, z) of steps 1 .. t: the spike error, s^ through tau_*, delta, all at once
+            v, z = (torch.stack([term[k] for term in terms], dim=1) for k in (1, 2))
+            steps = slice(self.t - len(terms) + 1, self.t + 1)
+            self._spike_error += (self.target_spikes[:, steps] - z).abs_().sum(dim=(1, 2))
+            error = self.target_trace[:, steps] - exponential_filter(z, self.beta_star[:, 0])
+            sig = torch.sigmoid(v)
+            delta = torch.bmm(error, self.D).mul_(sig.mul_(1 - sig))
         self.W.baddbmm_(eligibility.transpose(1, 2), delta, alpha=self.recurrent_lr)
         self.W.diagonal(dim1=1, dim2=2).zero_()
 
@@ -460,10 +465,10 @@ class GOALAgent(Agent):
             metrics["readout_mse"] = self.readout_mse.cpu().numpy()
             metrics["readout_only_mse"] = self.readout_only_mse.cpu().numpy()
         elif self.phase == "recurrent":
-            self.spike_error = self._spike_error.clone()
-            metrics["spike_error"] = self.spike_error.cpu().numpy()
             if self._episode_terms is not None:
                 self._apply_episode_update()
+            self.spike_error = self._spike_error.clone()
+            metrics["spike_error"] = self.spike_error.cpu().numpy()
         return metrics
 
     def _build_targets(self, spikes: Tensor, outputs: Tensor, currents: Tensor) -> None:
