@@ -151,21 +151,26 @@ def plot_probes(run_dir: str | Path, out: str | Path | None = None) -> Path:
                     label=None if label in labelled else label,
                 )
                 labelled.add(label)
-        first = k == 0
-        ax.plot(
-            t, data["before_actions"][k][:, 0], color=BEFORE, linewidth=1.2, label="before learning" if first else None
-        )
-        ax.plot(
-            t, data["after_actions"][k][:, 0], color=AFTER, linewidth=1.6, label="after learning" if first else None
-        )
-        ax.plot(
-            t,
-            data["after_targets"][k][:, 0],
-            color=TARGET,
-            linewidth=2.2,
-            linestyle="--",
-            label="target" if first else None,
-        )
+        for d in range(data["after_actions"].shape[-1]):  # every output (GOAL's trajectories have several)
+            first = k == 0 and d == 0
+            ax.plot(
+                t,
+                data["before_actions"][k][:, d],
+                color=BEFORE,
+                linewidth=1.2,
+                label="before learning" if first else None,
+            )
+            ax.plot(
+                t, data["after_actions"][k][:, d], color=AFTER, linewidth=1.6, label="after learning" if first else None
+            )
+            ax.plot(
+                t,
+                data["after_targets"][k][:, d],
+                color=TARGET,
+                linewidth=2.2,
+                linestyle="--",
+                label="target" if first else None,
+            )
         ax.set_ylim(-1.1, 1.1)
         ax.set_title(f"trial {name}", fontsize=10)
         ax.grid(alpha=0.2)

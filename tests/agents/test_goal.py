@@ -125,6 +125,31 @@ def test_the_online_update_is_eta_e_times_the_projected_error():
         torch.testing.assert_close(agent.W[0], expected, rtol=1e-5, atol=1e-6)
 
 
+def test_the_episode_update_is_the_sum_of_the_online_terms_with_w_held():
+    env, target = env_and_target()
+    config = small(feedback_rank=10, sigma_recurrent=0.5)
+    episode = make_agent("goal", env, seeds=[1], config={**config, "update": "episode"})
+    held = make_agent("goal", env, seeds=[1], config={**config, "recurrent_lr": 0.0})  # online, W never moves
+    episode.train_episodes(clock_inputs(5, T), target, 0)
+    held.train_episodes(clock_inputs(5, T), target, 0)
+    W0 = episode.W.clone()
+    episode.train_episodes(clock_inputs(5, T), target, 1)
+    held.train()
+    held._episode_start()
+    clock = torch.as_tensor(clock_inputs(5, T))[None]
+    expected = torch.zeros_like(W0[0])
+    beta = math.exp(-1 / 5)
+    r_star = torch.zeros(1, 30)
+    for t in range(T - 1):
+        held._step(torch.bmm(clock[:, t : t + 1], held.W_in))
+        r_star = beta * r_star + (1 - beta) * held.z
+        sig = torch.sigmoid(held.v)
+        delta = ((held.target_trace[:, held.t] - r_star) @ held.D[0]) * sig * (1 - sig)
+        expected += episode.recurrent_lr * torch.outer(held.e[0], delta[0])
+    expected.fill_diagonal_(0)
+    torch.testing.assert_close(episode.W[0] - W0[0], expected, rtol=1e-4, atol=1e-5)
+
+
 def test_target_spikes_come_from_the_teacher_drive_and_the_readout_reaches_its_limit():
     env, target = env_and_target(n_steps=150)
     agent = make_agent("goal", env, seeds=[0])
@@ -169,23 +194,28 @@ def test_a_network_is_the_same_alone_or_in_a_batch():
     torch.testing.assert_close(batch.W[1], alone.W[0])
 
 
-def test_state_dict_round_trip_mid_episode_gives_identical_next_actions():
+@pytest.mark.parametrize("update", ["online", "episode"])
+def test_state_dict_round_trip_mid_episode_gives_identical_next_actions(update):
     env, target = env_and_target()
-    agent = make_agent("goal", env, seeds=[4], config=small(feedback_rank=10))
+    agent = make_agent("goal", env, seeds=[4], config=small(feedback_rank=10, update=update))
     agent.train_episodes(clock_inputs(5, T), target, 2)
     obs, _ = env.reset()
-    agent.predict(obs, episode_start=np.array([True]))
-    for _ in range(10):
-        action, _ = agent.predict(obs)
+    for t in range(10):
+        action, _ = agent.predict(obs, episode_start=np.array([t == 0]))
         obs, reward, terminated, truncated, info = env.step(action)
         agent.observe(reward, terminated, truncated, info)
     clone = make_agent("goal", env, seeds=[4], config=agent.config.to_dict())
     clone.load_state_dict(agent.state_dict())
-    for _ in range(5):
+    for _ in range(T - 10):
         a1, _ = agent.predict(obs)
         a2, _ = clone.predict(obs)
         np.testing.assert_array_equal(a1, a2)
+        obs, reward, terminated, truncated, info = env.step(a1)
+        agent.observe(reward, terminated, truncated, info)
+        clone.observe(reward, terminated, truncated, info)
+    assert terminated
     torch.testing.assert_close(agent.W, clone.W)
+    np.testing.assert_array_equal(agent.metrics()["spike_error"], clone.metrics()["spike_error"])
 
 
 @pytest.mark.parametrize(
