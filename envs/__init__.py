@@ -29,7 +29,11 @@ _register(
     "envs.spike_patterns:SpikePatternsEnv",
     vector_entry_point="envs.spike_patterns:SpikePatternsVectorEnv",
 )
-_register("DistalReward-v0", "envs.distal_reward:DistalRewardEnv")
+_register(
+    "DistalReward-v0",
+    "envs.distal_reward:DistalRewardEnv",
+    vector_entry_point="envs.distal_reward:DistalRewardVectorEnv",
+)
 _register("Biofeedback-v0", "envs.biofeedback:BiofeedbackEnv")
 _register("PavlovianConditioning-v0", "envs.pavlovian:PavlovianConditioningEnv")
 _register("Trajectory-v0", "envs.trajectory:TrajectoryEnv", vector_entry_point="envs.trajectory:TrajectoryVectorEnv")

@@ -2,16 +2,28 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 import gymnasium as gym
 import numpy as np
 from gymnasium import spaces
+from gymnasium.utils import seeding
+from gymnasium.vector import AutoresetMode, VectorEnv
+from gymnasium.vector.utils import batch_space
 
 from envs.rendering import INK, MUTED, Canvas, CanvasEnv
 
-__all__ = ["DistalRewardEnv"]
+__all__ = ["DistalRewardEnv", "DistalRewardVectorEnv"]
+
+
+def _check_spikes(actions: Any, shape: tuple[int, ...]) -> np.ndarray:
+    spikes = np.asarray(actions)
+    if spikes.shape != shape or not ((spikes == 0) | (spikes == 1)).all():
+        raise ValueError(
+            f"the action is the spikes (0 or 1) of the watched neurons n1 and n2, shape {shape}; got {actions!r}."
+        )
+    return spikes.astype(bool)
 
 
 class DistalRewardEnv(CanvasEnv, gym.Env[np.ndarray, np.ndarray]):
@@ -86,14 +98,7 @@ class DistalRewardEnv(CanvasEnv, gym.Env[np.ndarray, np.ndarray]):
         dt_ms: float = 1.0,
     ) -> None:
         self._init_rendering(render_mode)
-        if duration_s <= 0 or interval_ms <= 0 or min_delay_ms < 0 or spread_ms < 0 or dt_ms <= 0:
-            raise ValueError("duration_s, interval_ms and dt_ms must be > 0; min_delay_ms and spread_ms >= 0")
-        self.dt_ms = float(dt_ms)
-        self.dt = self.dt_ms / 1000.0
-        self.n_steps = round(duration_s * 1000.0 / dt_ms)
-        self.interval_ms, self.min_delay_ms, self.spread_ms = float(interval_ms), float(min_delay_ms), float(spread_ms)
-        self.observation_space = spaces.Box(0.0, 1.0, shape=(0,), dtype=np.float32)
-        self.action_space = spaces.MultiBinary(2)
+        _set_task(self, duration_s, interval_ms, min_delay_ms, spread_ms, dt_ms)
         self._empty = np.zeros(0, dtype=np.float32)
         self._step = 0
         self._last_pre_ms = -np.inf
@@ -118,11 +123,7 @@ class DistalRewardEnv(CanvasEnv, gym.Env[np.ndarray, np.ndarray]):
     def step(self, action: np.ndarray) -> tuple[np.ndarray, float, bool, bool, dict[str, Any]]:
         if not self._started:
             raise RuntimeError("DistalRewardEnv.step() called before reset(); call reset() first.")
-        spikes = np.asarray(action)
-        if spikes.shape != (2,) or not np.isin(spikes, (0, 1)).all():
-            raise ValueError(
-                f"the action is the spikes (0 or 1) of the watched neurons n1 and n2, shape (2,); got {action!r}."
-            )
+        spikes = _check_spikes(action, (2,))
         t_ms = self._step * self.dt_ms
         pre, post = bool(spikes[0]), bool(spikes[1])
         if pre:  # recorded first, as daspnet.m does: n1 and n2 in the same step are no pairing
@@ -189,3 +190,137 @@ class DistalRewardEnv(CanvasEnv, gym.Env[np.ndarray, np.ndarray]):
                 pygame.draw.circle(surface, colors["reward"], (x, rows["reward"]), 4, 1)
         pygame.draw.line(surface, MUTED, (left + width, 100), (left + width, 290))
         canvas.text("last 4 s", (left + width / 2, 300), size=16, color=MUTED, anchor="midtop")
+
+
+def _set_task(
+    env: Any, duration_s: float, interval_ms: float, min_delay_ms: float, spread_ms: float, dt_ms: float
+) -> None:
+    """The arguments both envs share, checked, and the single env's spaces."""
+    if duration_s <= 0 or interval_ms <= 0 or min_delay_ms < 0 or spread_ms < 0 or dt_ms <= 0:
+        raise ValueError("duration_s, interval_ms and dt_ms must be > 0; min_delay_ms and spread_ms >= 0")
+    env.dt_ms = float(dt_ms)
+    env.dt = env.dt_ms / 1000.0
+    env.n_steps = round(duration_s * 1000.0 / dt_ms)
+    env.interval_ms, env.min_delay_ms, env.spread_ms = float(interval_ms), float(min_delay_ms), float(spread_ms)
+    env.observation_space = spaces.Box(0.0, 1.0, shape=(0,), dtype=np.float32)
+    env.action_space = spaces.MultiBinary(2)
+
+
+class DistalRewardVectorEnv(VectorEnv):
+    """``num_envs`` copies of :class:`DistalRewardEnv` stepped as arrays (the env's ``vector_entry_point``).
+
+    Same arguments as the single env. Copy i is seeded with seed + i, as ``SyncVectorEnv`` seeds its sub-envs,
+    and draws its reward delays from its own generator in the same order, so observations, rewards and infos
+    equal ``SyncVectorEnv``'s step for step. Episodes all last ``duration_s``, so the copies finish together
+    and restart in the same step (``AutoresetMode.SAME_STEP``; the last info is in ``final_info``). No
+    rendering: render one copy with the single env.
+    """
+
+    metadata = {"render_modes": [], "autoreset_mode": AutoresetMode.SAME_STEP}  # noqa: RUF012
+
+    def __init__(
+        self,
+        num_envs: int = 1,
+        *,
+        autoreset_mode: AutoresetMode | str = AutoresetMode.SAME_STEP,
+        render_mode: str | None = None,
+        duration_s: float = 3600.0,
+        interval_ms: float = 20.0,
+        min_delay_ms: float = 1000.0,
+        spread_ms: float = 2000.0,
+        dt_ms: float = 1.0,
+    ) -> None:
+        if AutoresetMode(autoreset_mode) != AutoresetMode.SAME_STEP:
+            raise ValueError(
+                "DistalRewardVectorEnv supports autoreset_mode=AutoresetMode.SAME_STEP only; "
+                "use gym.make_vec(..., vectorization_mode='sync') for the other modes."
+            )
+        if render_mode is not None:
+            raise ValueError("DistalRewardVectorEnv does not render; render one copy with gym.make(...).")
+        if int(num_envs) != num_envs or num_envs < 1:
+            raise ValueError(f"num_envs must be a positive integer, got {num_envs!r}")
+        _set_task(self, duration_s, interval_ms, min_delay_ms, spread_ms, dt_ms)
+        self.single_observation_space, self.single_action_space = self.observation_space, self.action_space
+        self.num_envs = n = int(num_envs)
+        self.observation_space = batch_space(self.single_observation_space, n)
+        self.action_space = batch_space(self.single_action_space, n)
+        self._rngs: list[np.random.Generator | None] = [None] * n
+        self._empty = np.zeros((n, 0), dtype=np.float32)
+        self._all = np.ones(n, dtype=bool)
+        self._started = False
+        self._clear()
+
+    def _clear(self) -> None:
+        n = self.num_envs
+        self._step = 0
+        self._last_pre_ms = np.full(n, -np.inf)
+        self._pending: list[list[float]] = [[] for _ in range(n)]
+        self._next_due = np.full(n, np.inf)  # the earliest pending reward of each copy
+        self._pairings = np.zeros(n, dtype=np.int64)
+        self._rewards = np.zeros(n, dtype=np.int64)
+
+    def reset(
+        self, *, seed: int | Sequence[int | None] | None = None, options: Mapping[str, Any] | None = None
+    ) -> tuple[np.ndarray, dict[str, Any]]:
+        if options:
+            raise ValueError(f"DistalRewardEnv takes no reset options, got {sorted(options)}.")
+        seeds = (
+            [None if seed is None else seed + i for i in range(self.num_envs)]
+            if not isinstance(seed, Sequence)
+            else list(seed)
+        )
+        if len(seeds) != self.num_envs:
+            raise ValueError(f"{len(seeds)} seeds for {self.num_envs} sub-envs")
+        for i, s in enumerate(seeds):
+            if s is not None or self._rngs[i] is None:
+                self._rngs[i], _ = seeding.np_random(s)
+        self._clear()
+        self._started = True
+        return self._empty.copy(), self._info()
+
+    def step(self, actions: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, dict[str, Any]]:
+        if not self._started:
+            raise RuntimeError("DistalRewardVectorEnv.step() called before reset(); call reset() first.")
+        n = self.num_envs
+        spikes = _check_spikes(actions, (n, 2))
+        t_ms = self._step * self.dt_ms
+        pre, post = spikes[:, 0], spikes[:, 1]
+        self._last_pre_ms[pre] = t_ms  # n1 and n2 in the same step are no pairing, as in the single env
+        paired = post & (t_ms - self._last_pre_ms > 0) & (t_ms - self._last_pre_ms < self.interval_ms)
+        for i in np.flatnonzero(paired):
+            due = t_ms + self.min_delay_ms + np.ceil(self.spread_ms * self._rngs[i].random())
+            self._pending[i].append(due)
+            self._next_due[i] = min(self._next_due[i], due)
+        self._pairings += paired
+        rewards = np.zeros(n)
+        for i in np.flatnonzero(self._next_due <= t_ms):
+            rewards[i] = sum(r <= t_ms for r in self._pending[i])
+            self._pending[i] = [r for r in self._pending[i] if r > t_ms]
+            self._next_due[i] = min(self._pending[i], default=np.inf)
+        self._rewards += rewards.astype(np.int64)
+        info = self._info()
+        self._step += 1
+        if self._step < self.n_steps:
+            return self._empty.copy(), rewards, np.zeros(n, dtype=bool), np.zeros(n, dtype=bool), info
+        final_obs = np.empty(n, dtype=object)
+        for i in range(n):
+            final_obs[i] = np.zeros(0, dtype=np.float32)
+        self._clear()
+        info = {
+            **self._info(),
+            "final_obs": final_obs,
+            "_final_obs": self._all.copy(),
+            "final_info": info,
+            "_final_info": self._all.copy(),
+        }
+        return self._empty.copy(), rewards, self._all.copy(), np.zeros(n, dtype=bool), info
+
+    def _info(self) -> dict[str, Any]:
+        pending = np.array([len(p) for p in self._pending], dtype=np.int64)
+        info = {
+            "t_s": np.full(self.num_envs, self._step * self.dt),
+            "pairings": self._pairings.copy(),
+            "rewards": self._rewards.copy(),
+            "pending": pending,
+        }
+        return info | {f"_{k}": self._all.copy() for k in list(info)}

@@ -308,7 +308,10 @@ def cmd_eval(args: argparse.Namespace) -> int:
         "mean_return": float(np.mean([e["return"] for e in episodes])),
     }
     (out / "eval_summary.json").write_text(json.dumps(summary, indent=2))
-    print(f"evaluated {len(agent.seeds)} network(s) x {args.episodes} episodes, plasticity and noise off:")
+    print(
+        f"evaluated {len(agent.seeds)} network(s) x {args.episodes} episodes, plasticity off, deterministic "
+        "actions (exploration noise off; a spiking network's background noise is part of the model and stays):"
+    )
     for seed, stats in per_seed.items():
         print(f"  seed {seed}: " + ", ".join(f"{k} {v:.4f}" for k, v in stats.items()))
     print(f"  written to {out / 'eval.csv'} and {out / 'eval_summary.json'}")

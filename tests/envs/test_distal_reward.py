@@ -3,6 +3,7 @@
 import gymnasium as gym
 import numpy as np
 import pytest
+from gymnasium.utils.env_checker import data_equivalence
 
 import envs  # noqa: F401
 
@@ -59,3 +60,30 @@ def test_episode_length_errors_and_rendering():
     assert terminated
     frame = env.render()
     assert frame.shape == (360, 960, 3) and len(np.unique(frame.reshape(-1, 3), axis=0)) > 10
+
+
+@pytest.mark.parametrize("p_spike", [0.05, 0.3])
+def test_the_vector_env_equals_the_sync_vector_env_step_for_step(p_spike):
+    kwargs = dict(num_envs=3, duration_s=0.4, min_delay_ms=20, spread_ms=60)
+    native = gym.make_vec("spikegym/DistalReward-v0", vectorization_mode="vector_entry_point", **kwargs)
+    sync = gym.make_vec(
+        "spikegym/DistalReward-v0", vectorization_mode="sync", vector_kwargs={"autoreset_mode": "SameStep"}, **kwargs
+    )
+    assert type(native.unwrapped).__name__ == "DistalRewardVectorEnv"
+    assert native.single_action_space == sync.single_action_space
+    rng = np.random.default_rng(0)
+    rewards = 0.0
+    for seed in (5, None, [1, None, 2]):
+        for a, b in zip(native.reset(seed=seed), sync.reset(seed=seed), strict=True):
+            assert data_equivalence(a, b, exact=True), f"reset: native {a}\nsync   {b}"
+        for _ in range(int(1.5 * 400)):  # through one autoreset
+            action = (rng.random((3, 2)) < p_spike).astype(np.int8)
+            native_out, sync_out = native.step(action), sync.step(action)
+            for a, b in zip(native_out, sync_out, strict=True):
+                assert data_equivalence(a, b, exact=True), f"step: native {a}\nsync   {b}"
+            rewards += native_out[1].sum()
+    assert rewards > 10  # the comparison covered many pairings and rewards
+    with pytest.raises(ValueError, match="n1 and n2"):
+        native.step(np.full((3, 2), 2))
+    with pytest.raises(ValueError, match="SAME_STEP"):
+        gym.make_vec("spikegym/DistalReward-v0", 2, vectorization_mode="vector_entry_point", autoreset_mode="NextStep")
