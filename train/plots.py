@@ -348,7 +348,7 @@ def plot_regime_map(map_dir: str | Path, out: str | Path | None = None) -> Path:
     ranks, timescales = summary["ranks"], summary["timescales"]
     panels = [
         ("final MSE", np.array(summary["final_mse"], dtype=float)),
-        ("final spike error", np.array(summary["final_spike_error"], dtype=float)),
+        ("final spike error (0 drawn as 1)", np.maximum(np.array(summary["final_spike_error"], dtype=float), 1.0)),
         (
             "epochs to converge",
             np.array([[np.nan if v is None else v for v in row] for row in summary["epochs_to_converge"]], float),
