@@ -61,8 +61,8 @@ from agents.core import BatchGenerators, decay_factor
 
 UPDATES = ("online", "episode")
 PerNetwork = Any  # a value, or a sequence of one value per network
-"""Fields that take one value per network (a tuple of length B) so that one batch can hold many settings."""
 PER_NETWORK_FIELDS = ("feedback_rank", "target_timescale", "tau_o")
+"""Fields that take one value per network (a tuple of length B) so that one batch can hold many settings."""
 
 
 @dataclass(frozen=True)
