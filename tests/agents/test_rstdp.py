@@ -1,5 +1,6 @@
 """Legenstein's reward-modulated STDP agent: the readout of simulation 4 and the recurrent network of simulation 1."""
 
+import dataclasses
 import math
 
 import gymnasium as gym
@@ -62,6 +63,17 @@ def test_w_exc_gives_the_asked_psp_at_rest():
     assert peak - p.E_L_mV == pytest.approx(cfg.psp_fraction * 11.0, rel=0.05)
 
 
+def test_the_patterns_preset_weighs_for_5_ms_synapses_that_decay_with_3_ms():
+    """compsim4 computes w_exc for 5-ms synapses but leaves its readout's synapses at PCSIM's default of 3 ms."""
+    cfg = RSTDPConfig.from_dict({"preset": "legenstein2008-patterns"})
+    assert cfg.neuron().tau_e_ms == 3.0
+    five = dataclasses.replace(cfg.neuron(), tau_e_ms=5.0)
+    assert psp_peak_mV(cfg.w_exc, five) == pytest.approx(cfg.psp_fraction * (cfg.v_th_mV - cfg.v_rest_mV))
+    assert psp_peak_mV(cfg.w_exc, cfg.neuron()) < 0.7 * psp_peak_mV(cfg.w_exc, five)
+    with pytest.raises(ValueError, match="w_exc_tau_syn_ms"):
+        RSTDPConfig(w_exc_tau_syn_ms=0.0)
+
+
 @pytest.mark.parametrize("lag", [1, 5, 30, 60])
 def test_the_pairings_are_the_stdp_window(lag):
     """One pre and one post spike ``lag`` ms apart, both orders: impulses A+ e^{-lag/tau+} and -A- e^{-lag/tau-}."""
@@ -107,7 +119,7 @@ def test_reward_strengthens_the_inputs_whose_spikes_precede_the_readouts_and_pun
     inputs[:, :10][np.arange(3000) % 40 != 0] = 0.0
     relative = {}
     for sign in (1.0, -1.0):
-        agent, _ = readout(seeds=(3,), n_channels=50, learning_rate=100.0, psp_fraction=0.5)
+        agent, _ = readout(seeds=(3,), n_channels=50, learning_rate=100.0, psp_fraction=0.5, tau_syn_ms=5.0)
         w0 = agent.weight[0, :, 0].clone()
         fired = 0
         for obs in inputs:
