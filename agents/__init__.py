@@ -24,6 +24,7 @@ AGENTS: dict[str, tuple[str, str]] = {
     "dastdp": ("agents.dastdp:DASTDPAgent", "agents.dastdp:DASTDPConfig"),
     "rstdp": ("agents.rstdp:RSTDPAgent", "agents.rstdp:RSTDPConfig"),
     "goal": ("agents.goal:GOALAgent", "agents.goal:GOALConfig"),
+    "follow": ("agents.follow:FollowAgent", "agents.follow:FollowConfig"),
 }
 
 

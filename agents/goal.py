@@ -48,7 +48,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import asdict, dataclass, fields, replace
+from dataclasses import asdict, dataclass
 from typing import Any, ClassVar
 
 import numpy as np
@@ -56,7 +56,7 @@ import torch
 from gymnasium import spaces
 from torch import Tensor
 
-from agents.base import Agent
+from agents.base import Agent, config_from_preset
 from agents.core import BatchGenerators, decay_factor
 
 UPDATES = ("online", "episode")
@@ -143,15 +143,7 @@ class GOALConfig:
     @classmethod
     def from_dict(cls, values: Mapping[str, Any]) -> GOALConfig:
         """A config from a mapping (a preset name under "preset" is applied first); unknown keys fail."""
-        values = dict(values)
-        preset = values.pop("preset", "ltts")
-        if preset not in PRESETS:
-            raise ValueError(f"unknown GOAL preset {preset!r}; choose one of {sorted(PRESETS)}")
-        known = {f.name for f in fields(cls)}
-        unknown = sorted(set(values) - known)
-        if unknown:
-            raise ValueError(f"unknown GOAL parameter(s) {unknown}; valid: {sorted(known)}")
-        return replace(PRESETS[preset], **values)
+        return config_from_preset(cls, values, PRESETS, "ltts", "GOAL")
 
     def to_dict(self) -> dict[str, Any]:
         return {k: (list(v) if isinstance(v, tuple) else v) for k, v in asdict(self).items()}

@@ -29,7 +29,7 @@ from tqdm.auto import tqdm
 
 import envs  # noqa: F401  (registers the spikegym tasks)
 from agents import AGENTS, Agent, env_dt_ms, make_agent
-from train.checkpoint import load_checkpoint, save_checkpoint, system_info
+from train.checkpoint import find_checkpoint, load_checkpoint, save_checkpoint, system_info
 from train.config import RunConfig, load_config_file, parse_json_object, preset_names
 from train.loop import rollout
 from train.plots import metric_matrix, plot_run
@@ -120,16 +120,21 @@ def probe(agent: Agent, config: RunConfig, profile: TaskProfile) -> dict[str, np
 
 
 def evaluate(agent: Agent, config: RunConfig, episodes: int, profile: TaskProfile, seed: int) -> list[dict[str, Any]]:
-    """``episodes`` episodes per network with plasticity and exploration off; the agent is left as it was."""
+    """``episodes`` episodes per network with plasticity and exploration off, on the task's evaluation env
+    (``profile.eval_env_kwargs`` over the run's); each row also holds the agent's metrics before them. The agent
+    is left as it was."""
     if profile.task_from_seed:  # the trained task itself, not a new one
         seed = config.seed_offset
+    learned = agent.metrics()
     saved = agent.state_dict()
-    env = make_env(config.task, agent.batch_size, config.env_kwargs)
+    env = make_env(config.task, agent.batch_size, {**config.env_kwargs, **profile.eval_env_kwargs})
     try:
-        return rollout(env, agent, episodes, seed=seed, train=False, metrics=profile.episode_metrics).episodes
+        rows = rollout(env, agent, episodes, seed=seed, train=False, metrics=profile.episode_metrics).episodes
     finally:
         env.close()
         agent.load_state_dict(saved)
+    index = {s: i for i, s in enumerate(agent.seeds)}
+    return [{**{k: float(v[index[r["seed"]]]) for k, v in learned.items()}, **r} for r in rows]
 
 
 def write_csv(path: Path, rows: list[dict[str, Any]], columns: Sequence[str], append: bool = False) -> None:
@@ -139,6 +144,17 @@ def write_csv(path: Path, rows: list[dict[str, Any]], columns: Sequence[str], ap
         if new:
             writer.writeheader()
         writer.writerows(rows)
+
+
+def continue_from(agent: Agent, path: str) -> None:
+    """Loads the agent state saved at ``path`` (a run or checkpoint directory) into ``agent``, which was built
+    from this run's config: its weights and what the rule counts (FOLLOW's learning time) carry on, as FOLLOW's
+    ``continueTmax`` does, while the rule's parameters are this run's (a new learning rate, say)."""
+    try:
+        state = torch.load(find_checkpoint(path) / "state.pt", map_location="cpu", weights_only=True)
+        agent.load_state_dict(state)
+    except (FileNotFoundError, ValueError) as exc:
+        raise UsageError(f"--continue-from {path}: {exc}") from exc
 
 
 def summarize(
@@ -192,12 +208,28 @@ def cmd_run(args: argparse.Namespace) -> int:
 
     env = make_env(config.task, config.seeds, config.env_kwargs)
     agent = build_agent(config, env)
+    if config.continue_from:
+        continue_from(agent, config.continue_from)
     before = probe(agent, config, profile)
     weights_before = agent.plastic_weights()
     columns = ["seed", "episode", "return", "length", *profile.episode_metrics]
     write_csv(out / "metrics.csv", [], columns)
+    eval_columns = ["after_episodes", *columns, *agent.metrics()]
+    evaluations: list[dict[str, Any]] = []
+
+    def run_evaluation(done: int) -> None:
+        rows = [
+            {**r, "after_episodes": done}
+            for r in evaluate(
+                agent, config, config.eval_episodes, profile, EVAL_SEED_BASE + (0 if profile.fixed_eval_seed else done)
+            )
+        ]
+        evaluations.extend(rows)
+        write_csv(out / "evaluations.csv", rows, eval_columns, append=True)
+
     if config.eval_every:
-        write_csv(out / "evaluations.csv", [], ["after_episodes", *columns])
+        write_csv(out / "evaluations.csv", [], eval_columns)
+        run_evaluation(0)  # before learning
     rows: list[dict[str, Any]] = []
     bar = tqdm(
         total=config.episodes,
@@ -218,13 +250,7 @@ def cmd_run(args: argparse.Namespace) -> int:
             recent = [r[profile.curve_metric] for r in rows[-100 * config.seeds :]]
             bar.set_postfix({f"median {profile.curve_metric}": f"{np.median(recent):.3f}"})
             if config.eval_every and done % config.eval_every == 0:
-                evals = evaluate(agent, config, config.eval_episodes, profile, EVAL_SEED_BASE + done)
-                write_csv(
-                    out / "evaluations.csv",
-                    [{**r, "after_episodes": done} for r in evals],
-                    ["after_episodes", *columns],
-                    append=True,
-                )
+                run_evaluation(done)
             if config.checkpoint_every and done % config.checkpoint_every == 0:
                 save_checkpoint(out / "checkpoint", agent, config.to_dict())
 
@@ -259,6 +285,8 @@ def cmd_run(args: argparse.Namespace) -> int:
         ),
     )
     summary = summarize(config, rows, profile, result.wall_s, result.steps)
+    if evaluations and profile.evaluation_summary is not None:
+        summary.setdefault("headline", {}).update(profile.evaluation_summary(evaluations))
     if result.samples:
         samples = [{"t_s": r["step"] * dt_ms / 1000.0, **r} for r in result.samples]
         write_csv(out / "samples.csv", samples, list(samples[0]))

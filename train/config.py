@@ -34,6 +34,12 @@ class RunConfig:
     eval_episodes: int = field(default=4, metadata={"help": "episodes per seed in each evaluation"})
     checkpoint_every: int = field(default=0, metadata={"help": "save a checkpoint every N episodes; 0: at the end"})
     threads: int = field(default=0, metadata={"help": "torch CPU threads; 0: torch's default"})
+    continue_from: str = field(
+        default="",
+        metadata={
+            "help": "a run or checkpoint directory whose agent state (weights, learning time) this run continues"
+        },
+    )
     description: str = field(default="", metadata={"help": "what this run reproduces (free text)"})
 
     def __post_init__(self) -> None:
@@ -49,7 +55,7 @@ class RunConfig:
         for name in ("env_kwargs", "agent_config"):
             if not isinstance(getattr(self, name), dict):
                 problems.append(f"{name} must be a mapping (a JSON object), got {getattr(self, name)!r}")
-        for name in ("task", "agent", "device", "description"):
+        for name in ("task", "agent", "device", "description", "continue_from"):
             if not isinstance(getattr(self, name), str):
                 problems.append(f"{name} must be a string, got {getattr(self, name)!r}")
         if problems:

@@ -123,6 +123,9 @@ def plot_probes(run_dir: str | Path, out: str | Path | None = None) -> Path:
     data = np.load(run_dir / "probes.npz", allow_pickle=False)
     if _is_spikes(data["after_actions"]):
         return plot_spike_probes(run_dir, out)
+    config = json.loads((run_dir / "summary.json").read_text()).get("config", {})
+    if task_profile(config.get("task", "")).probe_figure == "states":
+        return plot_state_probes(run_dir, out)
     names = [str(n) for n in data["names"]]
     dt_ms = float(data["dt_ms"])
     config = json.loads((run_dir / "summary.json").read_text()).get("config", {})
@@ -183,6 +186,107 @@ def plot_probes(run_dir: str | Path, out: str | Path | None = None) -> Path:
     )
     fig.legend(loc="outside lower center", ncol=5, frameon=False, fontsize=9)
     return _save(fig, out, run_dir / "figures" / "outputs.png", tight=True)
+
+
+def plot_state_probes(run_dir: str | Path, out: str | Path | None = None) -> Path:
+    """A forward model's probe: each predicted state dimension against the reference, before and after learning
+    (no feedback), and the input below; the MSE of each in the legend."""
+    run_dir = Path(run_dir)
+    data = np.load(run_dir / "probes.npz", allow_pickle=False)
+    config = json.loads((run_dir / "summary.json").read_text()).get("config", {})
+    dt_ms = float(data["dt_ms"])
+    before, after = data["before_actions"][0], data["after_actions"][0]  # (T, D), the first probe episode
+    target, inputs = data["after_targets"][0], data["after_observations"][0]
+    n_dims = after.shape[1]
+    t = np.arange(len(after)) * dt_ms / 1000.0
+    continued = bool(config.get("continue_from"))  # then "before" is where the earlier run left the network
+    first_label, last_label = (
+        ("start of this run", "end of this run") if continued else ("before learning", "after learning")
+    )
+    fig, axes = plt.subplots(
+        n_dims + 1, 1, figsize=(11, 1.9 * (n_dims + 1) + 0.6), sharex=True, squeeze=False, layout="constrained"
+    )
+    for d in range(n_dims):
+        ax = axes[d, 0]
+        mse_before = float(np.mean((before[:, d] - target[:, d]) ** 2))
+        mse_after = float(np.mean((after[:, d] - target[:, d]) ** 2))
+        ax.plot(t, target[:, d], color=TARGET, linewidth=2.0, linestyle="--", label="reference")
+        ax.plot(t, before[:, d], color=BEFORE, linewidth=1.0, label=f"{first_label} (MSE {mse_before:.3g})")
+        ax.plot(t, after[:, d], color=AFTER, linewidth=1.3, label=f"{last_label} (MSE {mse_after:.3g})")
+        ax.set_ylabel(f"state {d + 1}\n(action units)", fontsize=9)
+        ax.legend(loc="lower left", bbox_to_anchor=(0.0, 1.0), frameon=False, fontsize=8, ncol=3, borderaxespad=0.1)
+        ax.grid(alpha=0.2)
+    ax = axes[-1, 0]
+    for k in range(inputs.shape[1]):
+        ax.plot(t, inputs[:, k], color=f"C{k}", linewidth=1.0, label=f"input {k + 1}")
+    ax.set_ylabel("input", fontsize=9)
+    ax.set_xlabel("time (s)")
+    ax.legend(loc="upper right", frameon=False, fontsize=8, ncol=inputs.shape[1])
+    ax.grid(alpha=0.2)
+    names = [str(n) for n in data["names"]]
+    fig.suptitle(
+        f"{config.get('agent', '')} on {config.get('task', '')}: prediction against reference ({names[0]})", fontsize=11
+    )
+    return _save(fig, out, run_dir / "figures" / "outputs.png", tight=True)
+
+
+def plot_evaluations(run_dir: str | Path, out: str | Path | None = None) -> Path:
+    """The task's curve metric in each evaluation (plasticity off), per seed and their median, against the
+    learning time the agent reports (``learned_s``) or the training episodes before it."""
+    run_dir = Path(run_dir)
+    config = json.loads((run_dir / "summary.json").read_text()).get("config", {})
+    profile = task_profile(config.get("task", ""))
+    rows = read_metrics(run_dir / "evaluations.csv")
+    metric = profile.curve_metric if profile.curve_metric in rows[0] else "return"
+    x_key = "learned_s" if "learned_s" in rows[0] else "after_episodes"
+    if x_key == "learned_s":  # a run that continued another: its evaluations come first, as long as it is there
+        rows = _continued_evaluations(config, rows)
+    seeds = sorted({r["seed"] for r in rows})
+    fig, ax = plt.subplots(figsize=(8, 4.2), layout="constrained")
+    curves = []
+    for seed in seeds:
+        points: dict[float, list[float]] = {}
+        for r in rows:
+            if r["seed"] == seed:
+                points.setdefault(float(r[x_key]), []).append(float(r[metric]))
+        x = np.array(sorted(points))
+        y = np.array([np.mean(points[k]) for k in x])
+        ax.plot(x, y, color="#9aa5b1", linewidth=0.9, marker="o", markersize=3)
+        curves.append(y)
+    if len(seeds) > 1 and len({len(c) for c in curves}) == 1:
+        ax.plot(x, np.median(curves, axis=0), color=AFTER, linewidth=2, label=f"median over {len(seeds)} seeds")
+        ax.legend(frameon=False, fontsize=9)
+    if profile.lower_is_better and all(np.all(np.asarray(c) > 0) for c in curves):
+        ax.set_yscale("log")
+        first = float(np.median([c[0] for c in curves]))
+        ax.axhline(first, color=BEFORE, linestyle="--", linewidth=1, label=f"first evaluation ({first:.3g})")
+        ax.axhline(first / 10, color="#2a9d8f", linestyle=":", linewidth=1.2, label="10 times lower")
+        ax.legend(frameon=False, fontsize=9)
+    ax.set_xlabel("learning time (simulated s)" if x_key == "learned_s" else "training episodes")
+    ax.set_ylabel(f"{metric}, evaluation (plasticity off)")
+    ax.grid(alpha=0.25, which="both")
+    ax.set_title(f"{config.get('agent', '')} on {config.get('task', '')}: evaluations during training", fontsize=11)
+    return _save(fig, out, run_dir / "figures" / "evaluations.png")
+
+
+def _continued_evaluations(config: dict[str, Any], rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """``rows`` after the evaluations of the runs this one continued (``continue_from``, followed back while
+    their directories exist), each earlier point kept only before this run's learning time begins."""
+    earlier_dir = config.get("continue_from")
+    seen = {Path(earlier_dir).resolve()} if earlier_dir else set()
+    while earlier_dir:
+        earlier = Path(earlier_dir)
+        earlier = earlier.parent if earlier.name == "checkpoint" else earlier
+        if not (earlier / "evaluations.csv").exists() or not (earlier / "summary.json").exists():
+            break
+        start = min(float(r["learned_s"]) for r in rows)
+        previous = [r for r in read_metrics(earlier / "evaluations.csv") if float(r.get("learned_s", start)) < start]
+        rows = previous + rows
+        earlier_dir = json.loads((earlier / "summary.json").read_text()).get("config", {}).get("continue_from")
+        if earlier_dir and Path(earlier_dir).resolve() in seen:
+            break
+        seen.add(Path(earlier_dir).resolve() if earlier_dir else earlier)
+    return rows
 
 
 def plot_spike_probes(run_dir: str | Path, out: str | Path | None = None) -> Path:
@@ -394,6 +498,8 @@ def plot_run(run_dir: str | Path) -> list[Path]:
             written.append(plot_weights(run_dir))
     if (run_dir / "samples.csv").exists():
         written.append(plot_samples(run_dir))
+    if (run_dir / "evaluations.csv").exists() and len(read_metrics(run_dir / "evaluations.csv")) > 0:
+        written.append(plot_evaluations(run_dir))
     config = json.loads((run_dir / "summary.json").read_text()).get("config", {})
     if config.get("agent") == "goal":
         written.append(plot_goal_curves(run_dir))

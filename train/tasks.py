@@ -26,9 +26,19 @@ class TaskProfile:
     probe_options: Sequence[Mapping[str, Any]] = field(default_factory=lambda: [{}])
     """``reset(options=...)`` of the probe episodes recorded before and after learning (one per condition)."""
     probe_names: Sequence[str] = ("episode",)
+    """A label per probe episode."""
     probe_env_kwargs: Mapping[str, Any] = field(default_factory=dict)
     """Env arguments of the probe episodes over the run's (a short ``duration_s`` for hour-long episodes)."""
-    """A label per probe episode."""
+    eval_env_kwargs: Mapping[str, Any] = field(default_factory=dict)
+    """Env arguments of the evaluation episodes over the run's (FOLLOW's forward models are tested on another
+    input protocol than they learn on)."""
+    fixed_eval_seed: bool = False
+    """Every evaluation of a run uses the same env seed (one test input, as FOLLOW's tests), not a new one."""
+    evaluation_summary: Callable[[list[dict[str, Any]]], dict[str, Any]] | None = None
+    """Headline figures from the evaluation rows (after_episodes, seed, the episode metrics, the agent's metrics)."""
+    probe_figure: str = "outputs"
+    """How ``plot`` draws the probes: "outputs" (each output against its target per condition) or "states"
+    (a forward model's predicted state against the reference, dimension by dimension, and the input)."""
     summary: Callable[[Mapping[str, np.ndarray]], dict[str, Any]] | None = None
     """Headline figures from the per-seed metric arrays (each (n_seeds, n_episodes))."""
     sample_every_s: float = 0.0
@@ -222,7 +232,52 @@ def trajectory_sample_summary(samples: list[dict[str, Any]]) -> dict[str, Any]:
     return out
 
 
+def forward_model_evaluation_summary(rows: list[dict[str, Any]]) -> dict[str, Any]:
+    """FOLLOW (Gilra & Gerstner 2017): the test MSE without feedback (mean over each evaluation's episodes)
+    against learning time, per seed; its value before learning, at the end, and how many times lower it fell."""
+    if not rows or "mse" not in rows[0]:
+        return {}
+    out: dict[str, list] = {"test_mse_before": [], "test_mse_final": [], "test_mse_fold_reduction": [], "curves": []}
+    for seed in sorted({r["seed"] for r in rows}):
+        points: dict[int, list[dict[str, Any]]] = {}
+        for r in rows:
+            if r["seed"] == seed:
+                points.setdefault(int(r["after_episodes"]), []).append(r)
+        curve = [
+            [round(float(group[0].get("learned_s", after)), 1), float(np.mean([g["mse"] for g in group]))]
+            for after, group in sorted(points.items())
+        ]
+        before, final = curve[0][1], curve[-1][1]
+        out["test_mse_before"].append(round(before, 5))
+        out["test_mse_final"].append(round(final, 5))
+        out["test_mse_fold_reduction"].append(round(before / final, 2) if final > 0 else None)
+        out["curves"].append([[t, round(m, 5)] for t, m in curve])
+    return out
+
+
+def forward_model_profile(test_env_kwargs: Mapping[str, Any], test_name: str) -> TaskProfile:
+    """A FOLLOW forward model: the per-episode MSE (feedback on while learning), the same test without feedback
+    for the probes and every evaluation, and the agent's learning time and rates every 10 s."""
+    return TaskProfile(
+        episode_metrics=("mse",),
+        curve_metric="mse",
+        lower_is_better=True,
+        probe_env_kwargs=test_env_kwargs,
+        probe_names=(test_name,),
+        eval_env_kwargs=test_env_kwargs,
+        fixed_eval_seed=True,
+        evaluation_summary=forward_model_evaluation_summary,
+        probe_figure="states",
+        sample_every_s=10.0,
+    )
+
+
 DNMS_CONDITIONS = ("AA", "AB", "BA", "BB")
+
+# FOLLOW's tests: van der Pol on the ramp-leave-ramp input for the paper's 16-s window, no clamp; the arm on
+# 4 s of its training torques (the paper tests the arm on new random torques, another seed).
+_VAN_DER_POL_TEST = {"input_protocol": "test", "trials_per_episode": 4}
+_ARM_TEST = {"trials_per_episode": 4}
 
 TASKS: dict[str, TaskProfile] = {
     "spikegym/DNMS-v0": TaskProfile(
@@ -265,6 +320,8 @@ TASKS: dict[str, TaskProfile] = {
         sample_summary=trajectory_sample_summary,
         task_from_seed=True,
     ),
+    "spikegym/VanDerPol-v0": forward_model_profile(_VAN_DER_POL_TEST, "test input, no feedback"),
+    "spikegym/ArmForwardModel-v0": forward_model_profile(_ARM_TEST, "new torques, no feedback"),
 }
 
 

@@ -69,7 +69,7 @@ def test_run_writes_metrics_summary_checkpoint_and_config(run_dir):
     assert (run_dir / "checkpoint" / "state.pt").exists()
     assert "learning_start_trials: 2" in (run_dir / "config.yaml").read_text()
     evals = (run_dir / "evaluations.csv").read_text().splitlines()
-    assert len(evals) == 1 + 2 * 2 * 2  # 2 evaluations x 2 seeds x 2 episodes
+    assert len(evals) == 1 + 3 * 2 * 2  # 3 evaluations (before learning, after 3 and 6) x 2 seeds x 2 episodes
     probes = np.load(run_dir / "probes.npz")
     assert probes["before_actions"].shape == probes["after_actions"].shape == (4, 100, 1)
 
@@ -169,6 +169,36 @@ def test_a_spike_pattern_run_reports_accuracy_and_plots_rasters_and_weights(tmp_
         assert (out / "figures" / f"{name}.png").stat().st_size > 10_000
     evaluated = cli("eval", str(out / "checkpoint"), "--episodes", "2")
     assert "mean_correct" in evaluated.stdout
+
+
+def test_a_forward_model_run_is_tested_without_feedback_and_continues_from_its_checkpoint(tmp_path):
+    """FOLLOW on van der Pol (tiny): evaluations on the test input from before learning on, the learning time
+    in them, the prediction plot; a second run continues the first's weights and learning time."""
+    small = json.dumps({"preset": "vanderpol", "n_input_neurons": 60, "n_neurons": 60})
+    trials = json.dumps({"trial_ms": 200, "clamp_ms": 50})
+    first, second = tmp_path / "vdp", tmp_path / "vdp-more"
+    common = ["--config", "gilra2017-vanderpol", "--agent-config", small, "--env-kwargs", trials, "--quiet"]
+    cli("run", *common, "--episodes", "4", "--eval-every", "2", "--out", str(first))
+    evals = read_rows(first / "evaluations.csv")
+    assert [r["after_episodes"] for r in evals] == ["0", "2", "4"]
+    assert [float(r["learned_s"]) for r in evals] == [0.0, 0.4, 0.8]
+    assert [int(r["length"]) for r in evals] == [800] * 3  # the test protocol: 4 trials of 200 ms, no clamp
+    headline = json.loads((first / "summary.json").read_text())["headline"]
+    assert len(headline["curves"][0]) == 3 and headline["test_mse_before"][0] > 0
+    cli("plot", str(first))
+    for name in ("outputs", "evaluations", "weights", "samples"):
+        assert (first / "figures" / f"{name}.png").stat().st_size > 10_000
+    cli("run", *common, "--episodes", "2", "--eval-every", "2", "--continue-from", str(first), "--out", str(second))
+    assert [float(r["learned_s"]) for r in read_rows(second / "evaluations.csv")] == [0.8, 1.2]
+    proc = cli("run", *common, "--seeds", "2", "--continue-from", str(first), "--out", str(tmp_path / "x"), check=False)
+    assert proc.returncode == 2 and "--continue-from" in proc.stderr and "seeds" in proc.stderr
+
+
+def read_rows(path: Path) -> list[dict[str, str]]:
+    import csv
+
+    with open(path, newline="") as f:
+        return list(csv.DictReader(f))
 
 
 def test_list_names_tasks_agents_and_presets():
