@@ -413,7 +413,7 @@ class FollowAgent(Agent):
         if "target" not in info:
             raise ValueError("FOLLOW learns from info['target'] (the reference state over R); the env gave none")
         target = np.asarray(info["target"], dtype=np.float64).reshape(self.batch_size, self.n_outputs)
-        self._target = np.nan_to_num(target)
+        self._target = np.nan_to_num(target) if np.isnan(target).any() else target  # NaN: a sub-env said nothing
         if "clamped" in info:
             self.clamped = np.asarray(info["clamped"], dtype=bool).reshape(self.batch_size)
         self._learn(self._target)

@@ -196,7 +196,8 @@ class ForwardModelTask:
 
     def error(self, actions: np.ndarray, x: np.ndarray) -> np.ndarray:
         """Squared error in network units, averaged over the state's dimensions (the last axis)."""
-        return np.mean((self.output_scale * actions - self.system.state_factors * x) ** 2, axis=-1)
+        difference = self.output_scale * actions - self.system.state_factors * x
+        return np.einsum("...i,...i->...", difference, difference) / difference.shape[-1]
 
     def check_action(self, action: Any, shape: tuple[int, ...]) -> np.ndarray:
         """``action`` as float64 of ``shape`` clipped to [-1, 1], or a ValueError saying what is wrong."""
@@ -492,13 +493,21 @@ class ForwardModelVectorEnv(VectorEnv[np.ndarray, np.ndarray, np.ndarray]):
     def _infos(self, included: np.ndarray, mse: np.ndarray | None = None) -> dict[str, Any]:
         """The sub-envs' infos batched as SyncVectorEnv batches them (a ``_key`` mask per key)."""
         copies, task = self._copies, self._task
-        column = included[:, None]
-        info: dict[str, Any] = {
-            "target": np.where(column, task.target(copies.x), np.float32(0.0)),
-            "state": np.where(column, copies.x, 0.0),
-            "t_ms": np.where(included, copies.step * self.dt_ms, 0.0),
-            "clamped": included & copies.clamped(),
-        }
+        if included.all():  # every step of a SAME_STEP rollout: nothing to blank
+            info: dict[str, Any] = {
+                "target": task.target(copies.x),
+                "state": copies.x.copy(),
+                "t_ms": copies.step * self.dt_ms,
+                "clamped": copies.clamped(),
+            }
+        else:
+            column = included[:, None]
+            info = {
+                "target": np.where(column, task.target(copies.x), np.float32(0.0)),
+                "state": np.where(column, copies.x, 0.0),
+                "t_ms": np.where(included, copies.step * self.dt_ms, 0.0),
+                "clamped": included & copies.clamped(),
+            }
         info = {**info, **{f"_{key}": included.copy() for key in info}}
         if mse is not None:
             has = included & ~np.isnan(mse)

@@ -57,8 +57,12 @@ class VanDerPol(ReferenceSystem):
 
     def derivative(self, x: np.ndarray, u: np.ndarray) -> np.ndarray:
         x1, x2 = x[..., 0], x[..., 1]
-        flow = np.stack((x2, self.mu * (1.0 - x1 * x1) * x2 - x1), axis=-1)
-        return flow / self.tau_dyn + u / self.tau_s
+        out = u / self.tau_s
+        if out.shape != x.shape:  # an input held for a whole batch or trajectory of states
+            out = np.broadcast_to(out, np.broadcast_shapes(out.shape, x.shape)).copy()
+        out[..., 0] += x2 / self.tau_dyn
+        out[..., 1] += (self.mu * (1.0 - x1 * x1) * x2 - x1) / self.tau_dyn
+        return out
 
     def draw_trial(
         self, rng: np.random.Generator, carry: Any, t_ms: np.ndarray, drive: np.ndarray, trial_ms: float
