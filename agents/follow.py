@@ -98,7 +98,7 @@ class FollowConfig:
     def __post_init__(self) -> None:
         for name in ("max_rates_hz", "intercepts"):
             object.__setattr__(self, name, tuple(float(v) for v in getattr(self, name)))
-        schedule = tuple(tuple(float(v) for v in pair) for pair in self.learning_rate_schedule)
+        schedule = tuple(sorted(tuple(float(v) for v in pair) for pair in self.learning_rate_schedule))
         object.__setattr__(self, "learning_rate_schedule", schedule)
         low, high = self.max_rates_hz
         checks = {
@@ -146,7 +146,7 @@ class FollowConfig:
     def learning_rate_at(self, learned_s: float) -> float:
         """eta after ``learned_s`` seconds of learning."""
         eta = self.learning_rate
-        for start_s, value in sorted(self.learning_rate_schedule):
+        for start_s, value in self.learning_rate_schedule:  # sorted by start
             if learned_s >= start_s:
                 eta = value
         return eta
@@ -290,17 +290,8 @@ class FollowAgent(Agent):
         for x in (*self.neurons, self.trace, self.prediction, self.spike_count):
             x[index] = 0.0
         rows = mask.cpu().numpy()
-        for x in (
-            self.reference,
-            self.feedback_error,
-            self.learning_error,
-            self.rule_error,
-            self.clamp,
-            self._counted_steps,
-            self._error_sum,
-        ):
-            x[rows] = 0.0
-        self.clamped[rows] = False
+        for name in self._HOST_STATE:
+            getattr(self, name)[rows] = 0  # (clamped: False)
 
     @property
     def feedback_on(self) -> bool:

@@ -272,20 +272,18 @@ def plot_evaluations(run_dir: str | Path, out: str | Path | None = None) -> Path
 def _continued_evaluations(config: dict[str, Any], rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
     """``rows`` after the evaluations of the runs this one continued (``continue_from``, followed back while
     their directories exist), each earlier point kept only before this run's learning time begins."""
+    seen: set[Path] = set()
     earlier_dir = config.get("continue_from")
-    seen = {Path(earlier_dir).resolve()} if earlier_dir else set()
     while earlier_dir:
         earlier = Path(earlier_dir)
-        earlier = earlier.parent if earlier.name == "checkpoint" else earlier
-        if not (earlier / "evaluations.csv").exists() or not (earlier / "summary.json").exists():
+        earlier = (earlier.parent if earlier.name == "checkpoint" else earlier).resolve()
+        if earlier in seen or not (earlier / "evaluations.csv").exists() or not (earlier / "summary.json").exists():
             break
+        seen.add(earlier)
         start = min(float(r["learned_s"]) for r in rows)
         previous = [r for r in read_metrics(earlier / "evaluations.csv") if float(r.get("learned_s", start)) < start]
         rows = previous + rows
         earlier_dir = json.loads((earlier / "summary.json").read_text()).get("config", {}).get("continue_from")
-        if earlier_dir and Path(earlier_dir).resolve() in seen:
-            break
-        seen.add(Path(earlier_dir).resolve() if earlier_dir else earlier)
     return rows
 
 
