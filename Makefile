@@ -12,7 +12,7 @@ $(VENV)/.installed: pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PIP) install --quiet --upgrade pip
 	$(PIP) install --quiet torch==2.13.0
-	$(PIP) install --quiet -e ".[dev,baselines]"
+	$(PIP) install --quiet -e ".[dev,baselines,box2d]"
 	touch $@
 
 demo: $(VENV)/.installed

@@ -24,6 +24,7 @@ AGENTS: dict[str, tuple[str, str]] = {
     "dastdp": ("agents.dastdp:DASTDPAgent", "agents.dastdp:DASTDPConfig"),
     "rstdp": ("agents.rstdp:RSTDPAgent", "agents.rstdp:RSTDPConfig"),
     "goal": ("agents.goal:GOALAgent", "agents.goal:GOALConfig"),
+    "goal-clone": ("agents.goal_clone:GOALCloneAgent", "agents.goal_clone:GOALCloneConfig"),
     "follow": ("agents.follow:FollowAgent", "agents.follow:FollowConfig"),
 }
 

@@ -39,5 +39,16 @@ _register("PavlovianConditioning-v0", "envs.pavlovian:PavlovianConditioningEnv")
 _register("Trajectory-v0", "envs.trajectory:TrajectoryEnv", vector_entry_point="envs.trajectory:TrajectoryVectorEnv")
 _register("VanDerPol-v0", "envs.van_der_pol:VanDerPolEnv", vector_entry_point="envs.van_der_pol:VanDerPolVectorEnv")
 _register("ArmForwardModel-v0", "envs.arm:ArmForwardModelEnv", vector_entry_point="envs.arm:ArmForwardModelVectorEnv")
+_register("ArmReach-v0", "envs.arm_reach:ArmReachEnv", vector_entry_point="envs.arm_reach:ArmReachVectorEnv")
+_register(
+    "AcrobotSwingUp-v0", "envs.acrobot:AcrobotSwingUpEnv", vector_entry_point="envs.acrobot:AcrobotSwingUpVectorEnv"
+)
+_register(
+    "AcrobotForwardModel-v0",
+    "envs.acrobot:AcrobotForwardModelEnv",
+    vector_entry_point="envs.acrobot:AcrobotForwardModelVectorEnv",
+)
+# Closed loop (needs the box2d extra: pip install "spikegym[box2d]").
+_register("BipedalWalker-v0", "envs.bipedal_walker:BipedalWalkerEnv")
 
 __all__ = ["NAMESPACE"]

@@ -17,6 +17,7 @@ from gymnasium.vector.utils import batch_space
 
 from envs.rendering import MUTED, Canvas, Color, Epoch, Trace, draw_panel, draw_time_axis
 from envs.trial import TrialSchedule
+from envs.vector import reset_mask, reset_seeds
 
 __all__ = [
     "CONDITIONS",
@@ -532,18 +533,9 @@ class DNMSVectorEnv(VectorEnv[np.ndarray, np.ndarray, np.ndarray]):
         options: dict[str, Any] | None = None,
     ) -> tuple[np.ndarray, dict[str, Any]]:
         """Start new trials: all, or those in ``options["reset_mask"]``; seeds as ``SyncVectorEnv.reset``."""
-        if seed is None:
-            seeds: list[int | None] = [None] * self.num_envs
-        elif isinstance(seed, (int, np.integer)):
-            seeds = [int(seed) + i for i in range(self.num_envs)]
-        else:
-            seeds = list(seed)
-            if len(seeds) != self.num_envs:
-                raise ValueError(
-                    f"seed is a list of length {len(seeds)}, but there are num_envs={self.num_envs} sub-envs."
-                )
+        seeds = reset_seeds(seed, self.num_envs)
         options = dict(options or {})
-        mask = _check_reset_mask(options.pop("reset_mask", None), self.num_envs)
+        mask = reset_mask(options.pop("reset_mask", None), self.num_envs)
         forced = self._task.condition_from_options(options)
 
         for i in np.flatnonzero(mask):
@@ -773,17 +765,6 @@ def _check_action(action: Any, shape: tuple[int, ...], name: str) -> np.ndarray:
     if not np.isfinite(array).all():
         raise ValueError(f"{name} contains NaN/inf ({array.ravel().tolist()}); the output must be finite.")
     return np.minimum(np.maximum(array, -1.0), 1.0)  # np.clip costs ~4x more per call on small arrays
-
-
-def _check_reset_mask(mask: Any, num_envs: int) -> np.ndarray:
-    """The ``reset_mask`` option validated as SyncVectorEnv validates it; None means all sub-envs."""
-    if mask is None:
-        return np.ones(num_envs, dtype=np.bool_)
-    if not isinstance(mask, np.ndarray) or mask.dtype != np.bool_ or mask.shape != (num_envs,):
-        raise ValueError(f"options['reset_mask'] must be a bool numpy array of shape ({num_envs},), got {mask!r}.")
-    if not mask.any():
-        raise ValueError("options['reset_mask'] must select at least one sub-env, got all False.")
-    return mask
 
 
 def _object_rows(rows: np.ndarray, mask: np.ndarray) -> np.ndarray:

@@ -45,6 +45,7 @@ from gymnasium.vector.utils import batch_space
 
 from envs.rendering import MUTED, Canvas, CanvasEnv
 from envs.trial import TrialSchedule
+from envs.vector import reset_arguments
 
 __all__ = [
     "CLAMP_TAU_MS",
@@ -418,24 +419,7 @@ class ForwardModelVectorEnv(VectorEnv[np.ndarray, np.ndarray, np.ndarray]):
         self, *, seed: int | Sequence[int | None] | None = None, options: dict[str, Any] | None = None
     ) -> tuple[np.ndarray, dict[str, Any]]:
         """Start episodes: all, or those in ``options["reset_mask"]``; seeds as ``SyncVectorEnv.reset``."""
-        if seed is None:
-            seeds: list[int | None] = [None] * self.num_envs
-        elif isinstance(seed, (int, np.integer)):
-            seeds = [int(seed) + i for i in range(self.num_envs)]
-        else:
-            seeds = list(seed)
-            if len(seeds) != self.num_envs:
-                raise ValueError(f"seed is a list of length {len(seeds)}, but there are {self.num_envs} sub-envs.")
-        options = dict(options or {})
-        mask = options.pop("reset_mask", None)
-        if options:
-            raise ValueError(f"{type(self).__name__} takes no reset options besides reset_mask, got {sorted(options)}.")
-        if mask is None:
-            mask = np.ones(self.num_envs, dtype=bool)
-        elif not isinstance(mask, np.ndarray) or mask.dtype != np.bool_ or mask.shape != (self.num_envs,):
-            raise ValueError(
-                f"options['reset_mask'] must be a bool numpy array of shape ({self.num_envs},), got {mask!r}."
-            )
+        seeds, mask = reset_arguments(seed, options, self.num_envs, type(self).__name__)
         for i in np.flatnonzero(mask):
             if seeds[i] is not None:
                 self._rngs[i], _ = seeding.np_random(seeds[i])

@@ -4,7 +4,9 @@ python -m train run --task spikegym/DNMS-v0 --agent miconi --episodes 2000 --see
 python -m train run --config miconi2017 --out runs/miconi2017          # a paper preset
 python -m train eval runs/dnms --episodes 40
 python -m train render --checkpoint runs/dnms --out dnms.gif
+python -m train render --task spikegym/BipedalWalker-v0 --expert --out walker.gif   # a task's shipped expert
 python -m train plot runs/dnms
+python -m train expert --out envs/experts/bipedal_walker_ppo.npz         # train BipedalWalker's PPO expert
 python -m train regime-map --out runs/goal-map                           # GOAL's (R, tau*) map, Fig. 2D-F
 """
 
@@ -56,13 +58,40 @@ class UsageError(Exception):
 
 
 # -- building blocks -----------------------------------------------------------------------------------
-def make_env(task: str, num_envs: int, env_kwargs: dict[str, Any], **kwargs: Any) -> gym.vector.VectorEnv:
-    """``num_envs`` copies of ``task`` as a SAME_STEP vector env (the task's native one when it has it)."""
+class SeededResets(gym.Wrapper):
+    """Every ``reset()`` without a seed takes the next of ``seeds``: the k-th episode is the one of seed
+    ``seeds[k]``, whoever plays it (after the list, resets are unseeded)."""
+
+    def __init__(self, env: gym.Env, seeds: Sequence[int]) -> None:
+        super().__init__(env)
+        self.seeds, self.episode = [int(s) for s in seeds], 0
+
+    def reset(self, *, seed: int | None = None, options: dict[str, Any] | None = None) -> tuple[Any, dict]:
+        if seed is None and self.episode < len(self.seeds):
+            seed = self.seeds[self.episode]
+        self.episode += 1
+        return self.env.reset(seed=seed, options=options)
+
+
+def make_env(
+    task: str,
+    num_envs: int,
+    env_kwargs: dict[str, Any],
+    episode_seeds: Sequence[int] | None = None,
+    **kwargs: Any,
+) -> gym.vector.VectorEnv:
+    """``num_envs`` copies of ``task`` as a SAME_STEP vector env (the task's native one when it has it);
+    with ``episode_seeds``, Gymnasium's sync vector env of copies that each play those seeded episodes in turn."""
     if task.split(":")[-1] not in gym.registry:
         known = sorted(k for k in gym.registry if k.startswith("spikegym/"))
         raise UsageError(f"unknown task {task!r}; spikegym tasks: {known}")
     spec = gym.spec(task)
     try:
+        if episode_seeds is not None:
+            return gym.vector.SyncVectorEnv(
+                [lambda: SeededResets(gym.make(task, **env_kwargs, **kwargs), episode_seeds)] * num_envs,
+                autoreset_mode=AutoresetMode.SAME_STEP,
+            )
         if spec.vector_entry_point is not None:  # the task's natively batched env takes the mode as a kwarg
             return gym.make_vec(
                 task,
@@ -127,7 +156,13 @@ def evaluate(agent: Agent, config: RunConfig, episodes: int, profile: TaskProfil
         seed = config.seed_offset
     learned = agent.metrics()
     saved = agent.state_dict()
-    env = make_env(config.task, agent.batch_size, {**config.env_kwargs, **profile.eval_env_kwargs})
+    env_kwargs = {**config.env_kwargs, **profile.eval_env_kwargs}
+    episode_seeds = None
+    if profile.eval_seeds is not None:  # the task's own list of test episodes, the same for every network
+        if episodes > len(profile.eval_seeds):
+            raise UsageError(f"{config.task} is evaluated on at most {len(profile.eval_seeds)} seeded episodes")
+        episode_seeds, seed = list(profile.eval_seeds[:episodes]), None
+    env = make_env(config.task, agent.batch_size, env_kwargs, episode_seeds=episode_seeds)
     try:
         rows = rollout(env, agent, episodes, seed=seed, train=False, metrics=profile.episode_metrics).episodes
     finally:
@@ -349,7 +384,8 @@ def cmd_eval(args: argparse.Namespace) -> int:
 def cmd_render(args: argparse.Namespace) -> int:
     if args.checkpoint:
         agent, run_config = load_checkpoint(args.checkpoint, device="cpu")
-        task, env_kwargs = run_config["task"], run_config.get("env_kwargs", {})
+        task = run_config["task"]  # shown as it is evaluated (closed loop: the agent in control)
+        env_kwargs = {**run_config.get("env_kwargs", {}), **task_profile(task).eval_env_kwargs}
         if agent.batch_size > 1:  # draw the network of the chosen seed alone
             index = agent.seeds.index(args.network_seed) if args.network_seed in agent.seeds else 0
             single, _ = load_checkpoint(args.checkpoint, device="cpu")
@@ -362,9 +398,11 @@ def cmd_render(args: argparse.Namespace) -> int:
         if not args.task:
             raise UsageError("render needs --checkpoint DIR (a trained agent) or --task ID (a random agent)")
         agent, task, env_kwargs = None, args.task, args.env_kwargs
+    if args.expert and agent is not None:
+        raise UsageError("--expert shows the task's expert: use it with --task, not --checkpoint")
     to_file = args.out is not None
-    if to_file and Path(args.out).suffix.lower() not in (".gif", ".mp4"):
-        raise UsageError(f"--out must end in .gif or .mp4, got {args.out}")
+    if to_file and Path(args.out).suffix.lower() not in (".gif", ".mp4", ".png"):
+        raise UsageError(f"--out must end in .gif, .mp4 or .png (one frame), got {args.out}")
     if task.split(":")[-1] not in gym.registry:
         raise UsageError(f"unknown task {task!r}")
     env = gym.make(task, render_mode="rgb_array" if to_file else "human", **env_kwargs)
@@ -374,17 +412,21 @@ def cmd_render(args: argparse.Namespace) -> int:
             seed = EVAL_SEED_BASE + args.seed + episode
             if agent is not None and task_profile(task).task_from_seed:
                 seed = agent.seeds[0]  # the trajectory this network learned
-            obs, _ = env.reset(seed=seed)
+            obs, info = env.reset(seed=seed)
+            if args.expert and "expert_action" not in info:
+                raise UsageError(f"{task} ships no expert (no info['expert_action']); closed-loop tasks do")
             start, done = True, False
             if to_file:
                 frames.append(env.render())
             step = 0
             while not done:
-                if agent is None:
+                if args.expert:
+                    action = info["expert_action"]
+                elif agent is None:
                     action = env.action_space.sample()
                 else:
                     action, _ = agent.predict(obs, episode_start=np.array([start]), deterministic=True)
-                obs, _, terminated, truncated, _ = env.step(action)
+                obs, _, terminated, truncated, info = env.step(action)
                 start, done = False, terminated or truncated
                 step += 1
                 if to_file and (step % args.frame_every == 0 or done):
@@ -398,7 +440,13 @@ def cmd_render(args: argparse.Namespace) -> int:
 
 
 def write_video(path: Path, frames: list[np.ndarray], fps: int) -> None:
+    """A .gif or .mp4 of ``frames``; a .png holds the middle frame only (a still for a README)."""
     path.parent.mkdir(parents=True, exist_ok=True)
+    if path.suffix.lower() == ".png":
+        from PIL import Image
+
+        Image.fromarray(frames[len(frames) // 2]).save(path)
+        return
     if path.suffix.lower() == ".gif":
         from PIL import Image
 
@@ -510,7 +558,14 @@ def parser() -> argparse.ArgumentParser:
         default={},
         help="JSON object passed to the env (with --task)",
     )
-    rn.add_argument("--out", help="write frames to this .gif or .mp4 instead of opening a window")
+    rn.add_argument(
+        "--expert",
+        action="store_true",
+        help="with --task: the task's shipped expert acts (closed-loop tasks: info['expert_action'])",
+    )
+    rn.add_argument(
+        "--out", help="write frames to this .gif or .mp4 (or the middle frame to a .png) instead of opening a window"
+    )
     rn.add_argument("--episodes", type=int, default=1)
     rn.add_argument("--seed", type=int, default=0, help="env seed offset")
     rn.add_argument("--network-seed", type=int, default=None, help="which network of a batched run to show")
@@ -521,6 +576,7 @@ def parser() -> argparse.ArgumentParser:
     pl.add_argument("run_dir")
 
     sub.add_parser("list", help="the registered tasks, agents and config presets")
+    sub.add_parser("expert", help="train the PPO expert spikegym/BipedalWalker-v0 ships (see train/expert.py)")
 
     rm = sub.add_parser("regime-map", help="GOAL's map: rank R x target timescale tau*, one batch, three heat maps")
     rm.add_argument("--out", required=True, help="directory for map.npz, summary.json and figures/")
@@ -555,6 +611,11 @@ COMMANDS = {
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    argv = list(sys.argv[1:] if argv is None else argv)
+    if argv[:1] == ["expert"]:  # its own options: python -m train expert --help
+        from train.expert import main as expert_main
+
+        return expert_main(argv[1:])
     args = parser().parse_args(argv)
     try:
         return COMMANDS[args.command](args)

@@ -124,8 +124,11 @@ def plot_probes(run_dir: str | Path, out: str | Path | None = None) -> Path:
     if _is_spikes(data["after_actions"]):
         return plot_spike_probes(run_dir, out)
     config = json.loads((run_dir / "summary.json").read_text()).get("config", {})
-    if task_profile(config.get("task", "")).probe_figure == "states":
+    figure = task_profile(config.get("task", "")).probe_figure
+    if figure == "states":
         return plot_state_probes(run_dir, out)
+    if figure == "control":
+        return plot_control_probes(run_dir, out)
     names = [str(n) for n in data["names"]]
     dt_ms = float(data["dt_ms"])
     config = json.loads((run_dir / "summary.json").read_text()).get("config", {})
@@ -230,6 +233,37 @@ def plot_state_probes(run_dir: str | Path, out: str | Path | None = None) -> Pat
     return _save(fig, out, run_dir / "figures" / "outputs.png", tight=True)
 
 
+def plot_control_probes(run_dir: str | Path, out: str | Path | None = None) -> Path:
+    """A closed-loop probe episode before and after learning (the agent in control, plasticity off): each action
+    dimension against the expert's action for the same state; the episodes may differ in length."""
+    run_dir = Path(run_dir)
+    data = np.load(run_dir / "probes.npz", allow_pickle=False)
+    config = json.loads((run_dir / "summary.json").read_text()).get("config", {})
+    dt_s = float(data["dt_ms"]) / 1000.0
+    n_dims = data["after_actions"].shape[-1]
+    fig, axes = plt.subplots(
+        n_dims, 2, figsize=(12, 1.8 * n_dims + 0.8), sharex="col", sharey="row", squeeze=False, layout="constrained"
+    )
+    for col, (when, title) in enumerate((("before", "before learning"), ("after", "after learning"))):
+        actions, targets = data[f"{when}_actions"][0], data[f"{when}_targets"][0]
+        t = np.arange(len(actions)) * dt_s
+        for d in range(n_dims):
+            ax = axes[d, col]
+            mse = float(np.nanmean((actions[:, d] - targets[:, d]) ** 2))
+            ax.plot(t, targets[:, d], color=TARGET, linewidth=1.6, linestyle="--", label="expert (same state)")
+            ax.plot(t, actions[:, d], color=AFTER if when == "after" else BEFORE, linewidth=1.2, label="agent")
+            ax.set_title(f"{title}: action {d + 1} (MSE {mse:.3g}, {len(actions)} steps)", fontsize=9)
+            ax.set_ylim(-1.1, 1.1)
+            ax.grid(alpha=0.2)
+            if d == 0 and col == 0:
+                ax.legend(loc="upper right", frameon=False, fontsize=8, ncol=2)
+        axes[-1, col].set_xlabel("time (s)")
+    fig.suptitle(
+        f"{config.get('agent', '')} on {config.get('task', '')}: the agent in control, against the expert", fontsize=11
+    )
+    return _save(fig, out, run_dir / "figures" / "outputs.png", tight=True)
+
+
 def plot_evaluations(run_dir: str | Path, out: str | Path | None = None) -> Path:
     """The task's curve metric in each evaluation (plasticity off), per seed and their median, against the
     learning time the agent reports (``learned_s``) or the training episodes before it."""
@@ -242,17 +276,36 @@ def plot_evaluations(run_dir: str | Path, out: str | Path | None = None) -> Path
     if x_key == "learned_s":  # a run that continued another: its evaluations come first, as long as it is there
         rows = _continued_evaluations(config, rows)
     seeds = sorted({r["seed"] for r in rows})
-    fig, ax = plt.subplots(figsize=(8, 4.2), layout="constrained")
-    curves = []
-    for seed in seeds:
+    with_success = "is_success" in rows[0]  # closed-loop tasks: the success rate beside the return
+    fig, axes = plt.subplots(
+        1, 2 if with_success else 1, figsize=(13 if with_success else 8, 4.2), squeeze=False, layout="constrained"
+    )
+    ax = axes[0, 0]
+
+    def per_evaluation(seed: int, key: str) -> tuple[np.ndarray, np.ndarray]:
         points: dict[float, list[float]] = {}
         for r in rows:
             if r["seed"] == seed:
-                points.setdefault(float(r[x_key]), []).append(float(r[metric]))
+                points.setdefault(float(r[x_key]), []).append(float(r[key]))
         x = np.array(sorted(points))
-        y = np.array([np.mean(points[k]) for k in x])
+        return x, np.array([np.mean(points[k]) for k in x])
+
+    curves = []
+    for seed in seeds:
+        x, y = per_evaluation(seed, metric)
         ax.plot(x, y, color="#9aa5b1", linewidth=0.9, marker="o", markersize=3)
         curves.append(y)
+    if with_success:
+        success_ax = axes[0, 1]
+        for seed in seeds:
+            xs, ys = per_evaluation(seed, "is_success")
+            success_ax.plot(xs, 100 * ys, color=AFTER, linewidth=1.2, marker="o", markersize=3)
+        success_ax.axhline(80, color="#2a9d8f", linestyle=":", linewidth=1.2, label="80%")
+        success_ax.set_ylim(-3, 103)
+        success_ax.set_xlabel("training episodes")
+        success_ax.set_ylabel("successful episodes (%), evaluation")
+        success_ax.legend(frameon=False, fontsize=9)
+        success_ax.grid(alpha=0.25)
     if len(seeds) > 1 and len({len(c) for c in curves}) == 1:
         ax.plot(x, np.median(curves, axis=0), color=AFTER, linewidth=2, label=f"median over {len(seeds)} seeds")
         ax.legend(frameon=False, fontsize=9)

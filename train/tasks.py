@@ -37,14 +37,18 @@ class TaskProfile:
     evaluation_summary: Callable[[list[dict[str, Any]]], dict[str, Any]] | None = None
     """Headline figures from the evaluation rows (after_episodes, seed, the episode metrics, the agent's metrics)."""
     probe_figure: str = "outputs"
-    """How ``plot`` draws the probes: "outputs" (each output against its target per condition) or "states"
-    (a forward model's predicted state against the reference, dimension by dimension, and the input)."""
+    """How ``plot`` draws the probes: "outputs" (each output against its target per condition), "states"
+    (a forward model's predicted state against the reference, dimension by dimension, and the input) or
+    "control" (a closed-loop episode's actions against the expert's, before and after learning)."""
     summary: Callable[[Mapping[str, np.ndarray]], dict[str, Any]] | None = None
     """Headline figures from the per-seed metric arrays (each (n_seeds, n_episodes))."""
     sample_every_s: float = 0.0
     """Sample ``agent.metrics()`` every this many simulated seconds (0: never), into samples.csv."""
     sample_summary: Callable[[list[dict[str, Any]]], dict[str, Any]] | None = None
     """Headline figures from the samples (rows with seed, t_s and the agent's metrics)."""
+    eval_seeds: Sequence[int] | None = None
+    """Evaluations play these seeded episodes, episode k of every network with seed ``eval_seeds[k]`` (closed-loop
+    tasks: the expert's reported return is on the same episodes), instead of fresh seeds from the eval base."""
     task_from_seed: bool = False
     """The seed fixes the task (store and recall of one trajectory): probes, evaluations and renders reuse the
     training seeds instead of fresh ones."""
@@ -272,12 +276,58 @@ def forward_model_profile(test_env_kwargs: Mapping[str, Any], test_name: str) ->
     )
 
 
+CLOSED_LOOP_TEST_SEED = 1_000_000
+"""Closed-loop tasks without their own test seeds are evaluated on seeded episodes from here on (disjoint from
+training seeds, as the CLI's evaluation seeds)."""
+
+
+def closed_loop_profile(eval_seeds: Sequence[int]) -> TaskProfile:
+    """A closed-loop control task with a shipped expert: success and who was in control per episode; evaluations
+    with the agent in control (the expert only labels) on fixed seeded episodes."""
+    return TaskProfile(
+        episode_metrics=("is_success", "expert_in_control"),
+        eval_env_kwargs={"expert_control": 0.0},
+        eval_seeds=tuple(eval_seeds),
+        evaluation_summary=closed_loop_evaluation_summary,
+        probe_env_kwargs={"expert_control": 0.0},
+        probe_figure="control",
+        sample_every_s=60.0,
+    )
+
+
+def closed_loop_evaluation_summary(rows: list[dict[str, Any]]) -> dict[str, Any]:
+    """Per seed: the mean return and success rate of each evaluation (agent in control) and the best of them."""
+    if not rows:
+        return {}
+    out: dict[str, list] = {"return_first_last_best": [], "success_first_last_best": [], "curves": []}
+    for seed in sorted({r["seed"] for r in rows}):
+        points: dict[int, list[dict[str, Any]]] = {}
+        for r in rows:
+            if r["seed"] == seed:
+                points.setdefault(int(r["after_episodes"]), []).append(r)
+        curve = [
+            [
+                after,
+                float(np.mean([g["return"] for g in group])),
+                float(np.mean([bool(g.get("is_success", False)) for g in group])),
+            ]
+            for after, group in sorted(points.items())
+        ]
+        returns, success = [c[1] for c in curve], [c[2] for c in curve]
+        out["return_first_last_best"].append([round(returns[0], 2), round(returns[-1], 2), round(max(returns), 2)])
+        out["success_first_last_best"].append([round(success[0], 3), round(success[-1], 3), round(max(success), 3)])
+        out["curves"].append([[a, round(r, 2), round(s, 3)] for a, r, s in curve])
+    return out
+
+
 DNMS_CONDITIONS = ("AA", "AB", "BA", "BB")
 
 # FOLLOW's tests: van der Pol on the ramp-leave-ramp input for the paper's 16-s window, no clamp; the arm on
 # 4 s of its training torques (the paper tests the arm on new random torques, another seed).
 _VAN_DER_POL_TEST = {"input_protocol": "test", "trials_per_episode": 4}
 _ARM_TEST = {"trials_per_episode": 4}
+# FOLLOW's acrobot test: the forward model predicts the acrobot under a swing-up torque sequence.
+_ACROBOT_TEST = {"input_protocol": "swing", "trials_per_episode": 1}
 
 TASKS: dict[str, TaskProfile] = {
     "spikegym/DNMS-v0": TaskProfile(
@@ -322,6 +372,11 @@ TASKS: dict[str, TaskProfile] = {
     ),
     "spikegym/VanDerPol-v0": forward_model_profile(_VAN_DER_POL_TEST, "test input, no feedback"),
     "spikegym/ArmForwardModel-v0": forward_model_profile(_ARM_TEST, "new torques, no feedback"),
+    # BipedalWalker: the 20 seeds the PPO expert's return is reported on (envs/experts/).
+    "spikegym/BipedalWalker-v0": closed_loop_profile(range(20)),
+    "spikegym/ArmReach-v0": closed_loop_profile(range(CLOSED_LOOP_TEST_SEED, CLOSED_LOOP_TEST_SEED + 100)),
+    "spikegym/AcrobotSwingUp-v0": closed_loop_profile(range(CLOSED_LOOP_TEST_SEED, CLOSED_LOOP_TEST_SEED + 100)),
+    "spikegym/AcrobotForwardModel-v0": forward_model_profile(_ACROBOT_TEST, "the expert's swing, no feedback"),
 }
 
 

@@ -194,6 +194,55 @@ def test_a_forward_model_run_is_tested_without_feedback_and_continues_from_its_c
     assert proc.returncode == 2 and "--continue-from" in proc.stderr and "seeds" in proc.stderr
 
 
+def test_a_closed_loop_run_is_evaluated_on_fixed_seeded_episodes_and_renders_its_expert(tmp_path):
+    """The GOAL clone on ArmReach (tiny): evaluations with the network in control on the task's fixed test
+    seeds (the same targets every time), success rates in the summary, the control figure, an expert video."""
+    out = tmp_path / "reach"
+    small = json.dumps({"preset": "control", "n_units": 60})
+    common = ["--task", "spikegym/ArmReach-v0", "--agent", "goal-clone", "--agent-config", small, "--quiet"]
+    cli("run", *common, "--episodes", "2", "--eval-every", "2", "--eval-episodes", "3", "--out", str(out))
+    evals = read_rows(out / "evaluations.csv")
+    assert [r["after_episodes"] for r in evals] == ["0"] * 3 + ["2"] * 3
+    assert {r["expert_in_control"] for r in evals} == {"False"}
+    assert {r["is_success"] for r in evals} <= {"True", "False"}
+    headline = json.loads((out / "summary.json").read_text())["headline"]
+    assert len(headline["success_first_last_best"][0]) == 3 and len(headline["curves"][0]) == 2
+    cli("plot", str(out))
+    for name in ("outputs", "evaluations"):
+        assert (out / "figures" / f"{name}.png").stat().st_size > 10_000
+    cli("render", "--task", "spikegym/ArmReach-v0", "--expert", "--out", str(tmp_path / "reach.png"))
+    assert (tmp_path / "reach.png").stat().st_size > 5_000
+    assert "--timesteps" in cli("expert", "--help").stdout
+
+
+def test_seeded_episodes_are_the_same_for_every_copy_and_equal_a_fresh_envs():
+    import gymnasium as gym
+
+    from train.cli import make_env
+    from train.loop import rollout
+
+    class Still:
+        """A stand-in agent: zero torque, two networks."""
+
+        batch_size, seeds, training = 2, [0, 1], False
+
+        def train(self, mode=True):
+            return self
+
+        def predict(self, obs, episode_start=None, deterministic=True):
+            return np.zeros((2, 2), np.float32), None
+
+        def observe(self, *args):
+            return {}
+
+    env = make_env("spikegym/ArmReach-v0", 2, {}, episode_seeds=[7, 8, 9])
+    rows = rollout(env, Still(), 3, seed=None, train=False, metrics=("goal",)).episodes
+    goals = {(r["seed"], r["episode"]): tuple(r["goal"]) for r in rows}
+    single = gym.make("spikegym/ArmReach-v0")
+    for k, seed in enumerate([7, 8, 9]):
+        assert goals[(0, k)] == goals[(1, k)] == tuple(single.reset(seed=seed)[1]["goal"])
+
+
 def read_rows(path: Path) -> list[dict[str, str]]:
     import csv
 
@@ -219,7 +268,8 @@ def test_list_names_tasks_agents_and_presets():
         (["run", "--config", "no-such-preset", "--out", "{tmp}/h"], "presets"),
         (["run", "--episodes", "0", "--out", "{tmp}/i"], "episodes must be a positive integer"),
         (["eval", "{tmp}/nothing"], "no checkpoint"),
-        (["render", "--task", "spikegym/DNMS-v0", "--out", "{tmp}/x.avi"], ".gif or .mp4"),
+        (["render", "--task", "spikegym/DNMS-v0", "--out", "{tmp}/x.avi"], ".gif, .mp4 or .png"),
+        (["render", "--task", "spikegym/DNMS-v0", "--expert", "--out", "{tmp}/x.gif"], "ships no expert"),
         (["plot", "{tmp}"], "not a run directory"),
     ],
 )
@@ -235,7 +285,7 @@ def test_bad_input_gets_a_clear_error(tmp_path, args, message):
 def test_every_cli_command_in_the_readme_is_tested_here():
     readme = (ROOT / "README.md").read_text()
     used = set(re.findall(r"python -m train ([\w-]+)", readme))
-    tested = {"run", "eval", "plot", "render", "list", "regime-map"}  # regime-map: tests/train/test_goal_map.py
+    tested = {"run", "eval", "plot", "render", "list", "regime-map", "expert"}  # regime-map: test_goal_map.py
     assert used and used <= tested, f"README shows commands without a test: {sorted(used - tested)}"
 
 

@@ -1,0 +1,42 @@
+"""What the natively batched spikegym envs share: ``SyncVectorEnv.reset``'s arguments, read and checked alike."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+import numpy as np
+
+
+def reset_seeds(seed: int | Sequence[int | None] | None, num_envs: int) -> list[int | None]:
+    """One seed per sub-env as ``SyncVectorEnv.reset`` gives them: None for all, ``seed + i``, or a list."""
+    if seed is None:
+        return [None] * num_envs
+    if isinstance(seed, (int, np.integer)):
+        return [int(seed) + i for i in range(num_envs)]
+    seeds = list(seed)
+    if len(seeds) != num_envs:
+        raise ValueError(f"seed is a list of length {len(seeds)}, but there are num_envs={num_envs} sub-envs.")
+    return seeds
+
+
+def reset_mask(mask: Any, num_envs: int) -> np.ndarray:
+    """The ``reset_mask`` option validated as SyncVectorEnv validates it; None means all sub-envs."""
+    if mask is None:
+        return np.ones(num_envs, dtype=np.bool_)
+    if not isinstance(mask, np.ndarray) or mask.dtype != np.bool_ or mask.shape != (num_envs,):
+        raise ValueError(f"options['reset_mask'] must be a bool numpy array of shape ({num_envs},), got {mask!r}.")
+    if not mask.any():
+        raise ValueError("options['reset_mask'] must select at least one sub-env, got all False.")
+    return mask
+
+
+def reset_arguments(
+    seed: int | Sequence[int | None] | None, options: dict[str, Any] | None, num_envs: int, name: str
+) -> tuple[list[int | None], np.ndarray]:
+    """Seeds and mask for an env whose only reset option is ``reset_mask``."""
+    options = dict(options or {})
+    mask = reset_mask(options.pop("reset_mask", None), num_envs)
+    if options:
+        raise ValueError(f"{name} takes no reset options besides reset_mask, got {sorted(options)}.")
+    return reset_seeds(seed, num_envs), mask
