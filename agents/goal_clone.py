@@ -25,6 +25,8 @@ expert's action for that observation (the env's ``info["target"]``). Learning, a
     delta_i = [(s*^ - s^) D]_i sigma'(v_i),    W[j, i] += eta_rec e_j delta_i,    W[i, i] = 0,  |W| <= w_max
     W_out += mu r (a* - a)^T / (|r|^2 + 1)                           (normalised LMS of the readout on a*)
 
+optionally with both rates falling as 1 / (1 + n / n_decay) over the n steps learned.
+
 D is GOAL's feedback matrix of rank R (``agents.goal.feedback_matrix``; R = None: LTTS's identity), built from
 a random readout-sized matrix since the readout here learns alongside. The paper's walker: N = 500,
 tau_m = 4, tau_s = 2 steps, tau_* in {0.1, 3, 10} ms with one step per ms of its clock (here one step per env
@@ -80,6 +82,9 @@ class GOALCloneConfig:
     """eta_rec; None = 5 / sqrt(N), GOAL's default."""
     readout_lr: float = 0.05
     """mu of the normalised LMS readout (0 < mu < 2)."""
+    learning_rate_decay_steps: float | None = None
+    """Both learning rates fall as 1 / (1 + n / this) over the n steps learned (stochastic approximation's
+    schedule, so that online learning settles); None: constant."""
     learn_recurrent: bool = True
     """False: only the readout learns (the network is a fixed random spiking reservoir), for comparison."""
     dt_ms: float = 20.0
@@ -95,6 +100,8 @@ class GOALCloneConfig:
             "recurrent_lr must be None or >= 0": self.recurrent_lr is None or self.recurrent_lr >= 0,
             "readout_lr must be in [0, 2)": 0 <= self.readout_lr < 2,
             "max_weight and dt_ms must be > 0": self.max_weight > 0 and self.dt_ms > 0,
+            "learning_rate_decay_steps must be None or > 0": self.learning_rate_decay_steps is None
+            or self.learning_rate_decay_steps > 0,
             'feedback_rank must be None, an integer, "full" or "outputs"': self.feedback_rank is None
             or self.feedback_rank in ("full", "outputs")
             or (isinstance(self.feedback_rank, int) and not isinstance(self.feedback_rank, bool)),
@@ -267,13 +274,17 @@ class GOALCloneAgent(Agent):
 
     def _learn(self, target: Tensor) -> None:
         cfg = self.config
+        decay = torch.ones_like(self.learned_steps, dtype=self.dtype)  # (B,)
+        if cfg.learning_rate_decay_steps is not None:
+            decay = (1.0 / (1.0 + self.learned_steps / cfg.learning_rate_decay_steps)).to(self.dtype)
         if cfg.learn_recurrent and self.recurrent_lr > 0:
             sig = torch.sigmoid(self.v)
             delta = torch.bmm((self.s_hat_star - self.s_hat)[:, None], self.D)[:, 0].mul_(sig * (1 - sig))
-            self.W.baddbmm_(self.e[:, :, None], delta[:, None], alpha=self.recurrent_lr)
+            delta.mul_(decay[:, None] * self.recurrent_lr)
+            self.W.baddbmm_(self.e[:, :, None], delta[:, None])
             self.W.diagonal(dim1=1, dim2=2).zero_()
             self.W.clamp_(-cfg.max_weight, cfg.max_weight)
-        step = cfg.readout_lr / ((self.r**2).sum(dim=1, keepdim=True) + 1.0)  # (B, 1)
+        step = decay[:, None] * cfg.readout_lr / ((self.r**2).sum(dim=1, keepdim=True) + 1.0)  # (B, 1)
         self.W_out.baddbmm_((self.r * step)[:, :, None], (target - self._action)[:, None])
         self.learned_steps += 1
 

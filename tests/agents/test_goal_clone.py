@@ -100,3 +100,39 @@ def test_networks_with_different_seeds_differ_and_bad_input_is_refused():
     single.predict(np.zeros(3, np.float32))
     with pytest.raises(ValueError, match="info\\['target'\\]"):
         single.observe(0.0, False, False, {})
+
+
+def test_the_learning_rate_decay_settles_the_weights():
+    def readout_change(decay_steps):
+        config = {**SMALL, "learning_rate_decay_steps": decay_steps}
+        agent = make_agent("goal-clone", Teacher(), seeds=[0], config=config)
+        rollout(Teacher(), agent, 1, seed=0, train=True)
+        before = agent.W_out.clone()
+        rollout(Teacher(), agent, 1, seed=1, train=True)
+        return float((agent.W_out - before).abs().sum())
+
+    constant, decayed = readout_change(None), readout_change(20.0)  # after 200 steps: 1/11 of the rate
+    assert 0 < decayed < 0.2 * constant
+    with pytest.raises(ValueError, match="learning_rate_decay_steps"):
+        GOALCloneConfig(learning_rate_decay_steps=0)
+
+
+def test_on_arm_reach_the_clone_learns_to_reach_with_the_network_in_control():
+    """Closed loop on a small budget: 30 episodes with the network driving and the expert labelling; then 20
+    held-out targets, plasticity off. A frozen (untrained) clone reaches none."""
+    import envs  # noqa: F401  (registers spikegym/*)
+    from train.cli import make_env
+
+    def test_success(agent):
+        env = make_env("spikegym/ArmReach-v0", 1, {}, episode_seeds=range(1_000_000, 1_000_020))
+        rows = rollout(env, agent, 20, train=False, metrics=("is_success",)).episodes
+        return np.mean([r["is_success"] for r in rows]), np.mean([r["return"] for r in rows])
+
+    config = {"preset": "control", "n_units": 300, "tau_o": 5.0}
+    train_env = gym.make("spikegym/ArmReach-v0", expert_control=0.0)
+    frozen = make_agent("goal-clone", train_env, seeds=[0], config=config)
+    learner = make_agent("goal-clone", train_env, seeds=[0], config=config)
+    rollout(train_env, learner, 30, seed=0, train=True)
+    (frozen_success, frozen_return), (success, ret) = test_success(frozen), test_success(learner)
+    assert frozen_success == 0 and success >= 0.3, (frozen_success, success)
+    assert ret > frozen_return + 30, (frozen_return, ret)
