@@ -410,6 +410,9 @@ def cmd_render(args: argparse.Namespace) -> int:
     try:
         for episode in range(args.episodes):
             seed = EVAL_SEED_BASE + args.seed + episode
+            test_seeds = task_profile(task).eval_seeds
+            if test_seeds is not None:  # the task's own test episodes: --seed k shows test episode k
+                seed = test_seeds[(args.seed + episode) % len(test_seeds)]
             if agent is not None and task_profile(task).task_from_seed:
                 seed = agent.seeds[0]  # the trajectory this network learned
             obs, info = env.reset(seed=seed)
@@ -567,7 +570,7 @@ def parser() -> argparse.ArgumentParser:
         "--out", help="write frames to this .gif or .mp4 (or the middle frame to a .png) instead of opening a window"
     )
     rn.add_argument("--episodes", type=int, default=1)
-    rn.add_argument("--seed", type=int, default=0, help="env seed offset")
+    rn.add_argument("--seed", type=int, default=0, help="env seed offset (closed-loop tasks: the test episode's index)")
     rn.add_argument("--network-seed", type=int, default=None, help="which network of a batched run to show")
     rn.add_argument("--frame-every", type=int, default=20, help="env steps per video frame")
     rn.add_argument("--fps", type=int, default=25)
