@@ -85,6 +85,9 @@ class GOALCloneConfig:
     learning_rate_decay_steps: float | None = None
     """Both learning rates fall as 1 / (1 + n / this) over the n steps learned (stochastic approximation's
     schedule, so that online learning settles); None: constant."""
+    standardise_steps: int | None = None
+    """The observation's running mean and variance stop changing after this many training steps (then the
+    network's input code is fixed); None: they follow the data for the whole run."""
     learn_recurrent: bool = True
     """False: only the readout learns (the network is a fixed random spiking reservoir), for comparison."""
     dt_ms: float = 20.0
@@ -102,6 +105,8 @@ class GOALCloneConfig:
             "max_weight and dt_ms must be > 0": self.max_weight > 0 and self.dt_ms > 0,
             "learning_rate_decay_steps must be None or > 0": self.learning_rate_decay_steps is None
             or self.learning_rate_decay_steps > 0,
+            "standardise_steps must be None or a positive integer": self.standardise_steps is None
+            or (isinstance(self.standardise_steps, int) and self.standardise_steps > 0),
             'feedback_rank must be None, an integer, "full" or "outputs"': self.feedback_rank is None
             or self.feedback_rank in ("full", "outputs")
             or (isinstance(self.feedback_rank, int) and not isinstance(self.feedback_rank, bool)),
@@ -203,7 +208,8 @@ class GOALCloneAgent(Agent):
     # -- the network -----------------------------------------------------------------------------
     def _standardise(self, obs: Tensor) -> Tensor:
         x = obs.reshape(self.batch_size, -1).to(torch.float64)
-        if self.training:  # Welford's running mean and variance
+        limit = self.config.standardise_steps
+        if self.training and (limit is None or bool((self.obs_count < limit).any())):  # Welford's running moments
             self.obs_count += 1
             delta = x - self.obs_mean
             self.obs_mean += delta / self.obs_count[:, None]

@@ -136,3 +136,14 @@ def test_on_arm_reach_the_clone_learns_to_reach_with_the_network_in_control():
     (frozen_success, frozen_return), (success, ret) = test_success(frozen), test_success(learner)
     assert frozen_success == 0 and success >= 0.3, (frozen_success, success)
     assert ret > frozen_return + 30, (frozen_return, ret)
+
+
+def test_the_observation_standardisation_can_be_frozen_after_n_steps():
+    agent = make_agent("goal-clone", Teacher(), seeds=[0], config={**SMALL, "standardise_steps": 50})
+    rollout(Teacher(), agent, 1, seed=0, train=True)
+    mean = agent.obs_mean.clone()
+    rollout(Teacher(), agent, 1, seed=1, train=True)
+    assert float(agent.obs_count[0]) == 50
+    torch.testing.assert_close(agent.obs_mean, mean, rtol=0, atol=0)
+    with pytest.raises(ValueError, match="standardise_steps"):
+        GOALCloneConfig(standardise_steps=0)
