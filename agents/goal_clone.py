@@ -195,6 +195,7 @@ class GOALCloneAgent(Agent):
         self.z, self.s, self.e, self.r, self.s_hat = (torch.zeros(B, N, dtype=dt, device=dev) for _ in range(5))
         self.z_star, self.s_star, self.s_hat_star = (torch.zeros(B, N, dtype=dt, device=dev) for _ in range(3))
         self._x = torch.zeros(B, self.n_inputs, dtype=dt, device=dev)  # the observation the last action answered
+        self._input_current = torch.zeros(B, N, dtype=dt, device=dev)  # x W_in of that observation
         self._action = torch.zeros(B, self.n_outputs, dtype=dt, device=dev)
         self._started = torch.zeros(B, dtype=torch.bool, device=dev)
         # Per-episode statistics (B,): action error against the expert, spike error, steps.
@@ -217,7 +218,7 @@ class GOALCloneAgent(Agent):
         var = torch.where(self.obs_count[:, None] > 1, self.obs_m2 / self.obs_count.clamp(min=1)[:, None], 1.0)
         return ((x - self.obs_mean) / torch.sqrt(var + 1e-8)).clamp_(-10, 10).to(self.dtype)
 
-    def _lif(self, v: Tensor, z: Tensor, s: Tensor, current: Tensor) -> None:
+    def _lif(self, v: Tensor, z: Tensor, current: Tensor) -> None:
         """One LIF step in place: v <- beta_m v + (1 - beta_m) I + v_reset z; z <- [v > 0]."""
         v.mul_(self.beta_m).add_(current + self.config.bias, alpha=1 - self.beta_m).add_(z, alpha=self.config.reset)
         z.copy_(v > 0)
@@ -225,13 +226,13 @@ class GOALCloneAgent(Agent):
     def _learner_step(self, drive: Tensor) -> None:
         self.s.mul_(self.beta_s).add_(self.z, alpha=1 - self.beta_s)
         self.e.mul_(self.beta_m).add_(self.s, alpha=1 - self.beta_m)
-        self._lif(self.v, self.z, self.s, torch.baddbmm(drive[:, None], self.s[:, None], self.W)[:, 0])
+        self._lif(self.v, self.z, torch.baddbmm(drive[:, None], self.s[:, None], self.W)[:, 0])
         self.r.mul_(self.beta_o).add_(self.z, alpha=1 - self.beta_o)
         self.s_hat.mul_(self.beta_star).add_(self.z, alpha=1 - self.beta_star)
 
     def _target_step(self, drive: Tensor) -> None:
         self.s_star.mul_(self.beta_s).add_(self.z_star, alpha=1 - self.beta_s)
-        self._lif(self.v_star, self.z_star, self.s_star, drive)
+        self._lif(self.v_star, self.z_star, drive)
         self.s_hat_star.mul_(self.beta_star).add_(self.z_star, alpha=1 - self.beta_star)
 
     def _readout(self) -> Tensor:
@@ -249,9 +250,9 @@ class GOALCloneAgent(Agent):
 
     def _act(self, obs: Tensor, deterministic: bool) -> Tensor:
         self._x = self._standardise(obs)
-        drive = torch.bmm(self._x[:, None], self.W_in)[:, 0]
+        self._input_current = torch.bmm(self._x[:, None], self.W_in)[:, 0]  # shared with the target network
         for _ in range(self.substeps):
-            self._learner_step(drive)
+            self._learner_step(self._input_current)
         self._action = self._readout()
         return self._action
 
@@ -262,7 +263,7 @@ class GOALCloneAgent(Agent):
             raise ValueError("the GOAL clone learns from info['target'] (the expert's action); the env gave none")
         target = torch.as_tensor(np.nan_to_num(info["target"]), dtype=self.dtype, device=self.device)
         target = target.reshape(self.batch_size, -1)
-        drive = torch.bmm(self._x[:, None], self.W_in)[:, 0] + torch.bmm(target[:, None], self.W_teach)[:, 0]
+        drive = torch.baddbmm(self._input_current[:, None], target[:, None], self.W_teach)[:, 0]
         for _ in range(self.substeps):
             self._target_step(drive)
         self._action_error += ((self._action - target) ** 2).mean(dim=1).double()
@@ -309,8 +310,8 @@ class GOALCloneAgent(Agent):
 
     _TENSORS = (
         "W_in", "W_teach", "W", "W_out", "D", "obs_count", "obs_mean", "obs_m2", "v", "v_star", "z", "s", "e", "r",
-        "s_hat", "z_star", "s_star", "s_hat_star", "_x", "_action", "learned_steps", "last_action_mse",
-        "last_spike_error", "_action_error", "_spike_error", "_steps",
+        "s_hat", "z_star", "s_star", "s_hat_star", "_x", "_input_current", "_action", "learned_steps",
+        "last_action_mse", "last_spike_error", "_action_error", "_spike_error", "_steps",
     )  # fmt: skip
 
     def _state_tensors(self) -> dict[str, Tensor]:

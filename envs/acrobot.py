@@ -22,7 +22,6 @@ from typing import Any
 import gymnasium as gym
 import numpy as np
 from gymnasium import spaces
-from gymnasium.utils import seeding
 from gymnasium.vector import AutoresetMode, VectorEnv
 from gymnasium.vector.utils import batch_space
 
@@ -50,7 +49,7 @@ from envs.rendering import (
     draw_time_axis,
     lighten,
 )
-from envs.vector import reset_arguments
+from envs.vector import CopyGenerators, reset_arguments
 
 __all__ = [
     "INPUT_PROTOCOLS",
@@ -759,14 +758,14 @@ class AcrobotSwingUpVectorEnv(VectorEnv[np.ndarray, np.ndarray, np.ndarray]):
         self.single_observation_space, self.single_action_space = self._task.spaces()
         self.observation_space = batch_space(self.single_observation_space, self.num_envs)
         self.action_space = batch_space(self.single_action_space, self.num_envs)
-        self._rngs: list[np.random.Generator | None] = [None] * self.num_envs
+        self._rngs = CopyGenerators(self.num_envs)
         self._copies = _SwingUpCopies(self._task, self.num_envs)
         self._needs_reset = np.zeros(self.num_envs, dtype=bool)
         self._started = False
 
     @property
     def np_random(self) -> tuple[np.random.Generator, ...]:  # type: ignore[override]
-        return tuple(self._rng(i) for i in range(self.num_envs))
+        return self._rngs.all()
 
     @property
     def state(self) -> np.ndarray:
@@ -778,9 +777,7 @@ class AcrobotSwingUpVectorEnv(VectorEnv[np.ndarray, np.ndarray, np.ndarray]):
     ) -> tuple[np.ndarray, dict[str, Any]]:
         """Start episodes: all, or those in ``options["reset_mask"]``; seeds as ``SyncVectorEnv.reset``."""
         seeds, mask = reset_arguments(seed, options, self.num_envs, type(self).__name__)
-        for i in np.flatnonzero(mask):
-            if seeds[i] is not None:
-                self._rngs[i], _ = seeding.np_random(seeds[i])
+        self._rngs.seed(seeds, mask)
         self._start(mask)
         self._started = True
         return self._copies.obs.copy(), self._infos({key: mask for key in _RESET_KEYS})
@@ -819,14 +816,9 @@ class AcrobotSwingUpVectorEnv(VectorEnv[np.ndarray, np.ndarray, np.ndarray]):
         masks.update(target=stepped, is_success=done)
         return copies.obs.copy(), rewards, terminated, truncated, self._infos(masks, terminated)
 
-    def _rng(self, i: int) -> np.random.Generator:
-        if self._rngs[i] is None:
-            self._rngs[i], _ = seeding.np_random()
-        return self._rngs[i]
-
     def _start(self, mask: np.ndarray) -> None:
         for i in np.flatnonzero(mask):
-            self._copies.start(int(i), self._rng(int(i)))
+            self._copies.start(int(i), self._rngs[int(i)])
         self._needs_reset[mask] = False
 
     def _infos(self, masks: dict[str, np.ndarray], success: np.ndarray | None = None) -> dict[str, Any]:

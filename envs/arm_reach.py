@@ -22,7 +22,6 @@ from typing import Any
 import gymnasium as gym
 import numpy as np
 from gymnasium import spaces
-from gymnasium.utils import seeding
 from gymnasium.vector import AutoresetMode, VectorEnv
 from gymnasium.vector.utils import batch_space
 
@@ -39,7 +38,7 @@ from envs.rendering import (
     draw_time_axis,
     lighten,
 )
-from envs.vector import reset_arguments
+from envs.vector import CopyGenerators, reset_arguments
 
 __all__ = [
     "MAX_TORQUE",
@@ -660,7 +659,7 @@ class ArmReachVectorEnv(VectorEnv[np.ndarray, np.ndarray, np.ndarray]):
         self.single_observation_space, self.single_action_space = self._task.spaces()
         self.observation_space = batch_space(self.single_observation_space, self.num_envs)
         self.action_space = batch_space(self.single_action_space, self.num_envs)
-        self._rngs: list[np.random.Generator | None] = [None] * self.num_envs
+        self._rngs = CopyGenerators(self.num_envs)
         self._copies = _Copies(self._task, self.num_envs)
         self._needs_reset = np.zeros(self.num_envs, dtype=bool)
         self._started = False
@@ -668,7 +667,7 @@ class ArmReachVectorEnv(VectorEnv[np.ndarray, np.ndarray, np.ndarray]):
     @property
     def np_random(self) -> tuple[np.random.Generator, ...]:  # type: ignore[override]
         """The sub-envs' generators (as ``SyncVectorEnv.np_random``)."""
-        return tuple(self._rng(i) for i in range(self.num_envs))
+        return self._rngs.all()
 
     @property
     def state(self) -> np.ndarray:
@@ -680,9 +679,7 @@ class ArmReachVectorEnv(VectorEnv[np.ndarray, np.ndarray, np.ndarray]):
     ) -> tuple[np.ndarray, dict[str, Any]]:
         """Start episodes: all, or those in ``options["reset_mask"]``; seeds as ``SyncVectorEnv.reset``."""
         seeds, mask = reset_arguments(seed, options, self.num_envs, type(self).__name__)
-        for i in np.flatnonzero(mask):
-            if seeds[i] is not None:
-                self._rngs[i], _ = seeding.np_random(seeds[i])
+        self._rngs.seed(seeds, mask)
         self._start(mask)
         self._started = True
         none = np.zeros(self.num_envs, dtype=bool)
@@ -725,16 +722,9 @@ class ArmReachVectorEnv(VectorEnv[np.ndarray, np.ndarray, np.ndarray]):
         self._needs_reset = ended
         return copies.obs.copy(), rewards, terminated, truncated, self._infos(stepping, restarting, ended)
 
-    def _rng(self, i: int) -> np.random.Generator:
-        rng = self._rngs[i]
-        if rng is None:
-            rng, _ = seeding.np_random()
-            self._rngs[i] = rng
-        return rng
-
     def _start(self, mask: np.ndarray) -> None:
         for i in np.flatnonzero(mask):
-            self._copies.start(int(i), self._rng(int(i)))
+            self._copies.start(int(i), self._rngs[int(i)])
         self._needs_reset[mask] = False
 
     def _infos(self, stepped: np.ndarray, restarted: np.ndarray, ended: np.ndarray) -> dict[str, Any]:

@@ -39,13 +39,12 @@ from typing import Any
 import gymnasium as gym
 import numpy as np
 from gymnasium import spaces
-from gymnasium.utils import seeding
 from gymnasium.vector import AutoresetMode, VectorEnv
 from gymnasium.vector.utils import batch_space
 
 from envs.rendering import MUTED, Canvas, CanvasEnv
 from envs.trial import TrialSchedule
-from envs.vector import reset_arguments
+from envs.vector import CopyGenerators, reset_arguments
 
 __all__ = [
     "CLAMP_TAU_MS",
@@ -401,14 +400,14 @@ class ForwardModelVectorEnv(VectorEnv[np.ndarray, np.ndarray, np.ndarray]):
         self.single_observation_space, self.single_action_space = task.spaces()
         self.observation_space = batch_space(self.single_observation_space, self.num_envs)
         self.action_space = batch_space(self.single_action_space, self.num_envs)
-        self._rngs: list[np.random.Generator | None] = [None] * self.num_envs
+        self._rngs = CopyGenerators(self.num_envs)
         self._copies = _Copies(task, self.num_envs)
         self._needs_reset = np.zeros(self.num_envs, dtype=bool)
         self._started = False
 
     @property
     def np_random(self) -> tuple[np.random.Generator, ...]:  # type: ignore[override]
-        return tuple(self._rng(i) for i in range(self.num_envs))
+        return self._rngs.all()
 
     @property
     def state(self) -> np.ndarray:
@@ -420,9 +419,7 @@ class ForwardModelVectorEnv(VectorEnv[np.ndarray, np.ndarray, np.ndarray]):
     ) -> tuple[np.ndarray, dict[str, Any]]:
         """Start episodes: all, or those in ``options["reset_mask"]``; seeds as ``SyncVectorEnv.reset``."""
         seeds, mask = reset_arguments(seed, options, self.num_envs, type(self).__name__)
-        for i in np.flatnonzero(mask):
-            if seeds[i] is not None:
-                self._rngs[i], _ = seeding.np_random(seeds[i])
+        self._rngs.seed(seeds, mask)
         self._start(mask)
         self._started = True
         return self._copies.observations(), self._infos(mask)
@@ -464,14 +461,9 @@ class ForwardModelVectorEnv(VectorEnv[np.ndarray, np.ndarray, np.ndarray]):
         self._needs_reset = terminated
         return copies.observations(), rewards, terminated, truncated, self._infos(everyone, mse)
 
-    def _rng(self, i: int) -> np.random.Generator:
-        if self._rngs[i] is None:
-            self._rngs[i], _ = seeding.np_random()
-        return self._rngs[i]
-
     def _start(self, mask: np.ndarray) -> None:
         for i in np.flatnonzero(mask):
-            self._copies.start(int(i), self._rng(int(i)))
+            self._copies.start(int(i), self._rngs[int(i)])
         self._needs_reset[mask] = False
 
     def _infos(self, included: np.ndarray, mse: np.ndarray | None = None) -> dict[str, Any]:

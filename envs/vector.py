@@ -6,6 +6,7 @@ from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
+from gymnasium.utils import seeding
 
 
 def reset_seeds(seed: int | Sequence[int | None] | None, num_envs: int) -> list[int | None]:
@@ -40,3 +41,27 @@ def reset_arguments(
     if options:
         raise ValueError(f"{name} takes no reset options besides reset_mask, got {sorted(options)}.")
     return reset_seeds(seed, num_envs), mask
+
+
+class CopyGenerators:
+    """One generator per sub-env, as each single env's ``np_random``: seeded by ``reset(seed=...)``, otherwise
+    drawn from fresh entropy on first use."""
+
+    def __init__(self, num_envs: int) -> None:
+        self._rngs: list[np.random.Generator | None] = [None] * num_envs
+
+    def seed(self, seeds: Sequence[int | None], mask: np.ndarray) -> None:
+        """New generators for the sub-envs in ``mask`` that were given a seed."""
+        for i in np.flatnonzero(mask):
+            if seeds[i] is not None:
+                self._rngs[i], _ = seeding.np_random(seeds[i])
+
+    def __getitem__(self, i: int) -> np.random.Generator:
+        rng = self._rngs[i]
+        if rng is None:
+            rng, _ = seeding.np_random()
+            self._rngs[i] = rng
+        return rng
+
+    def all(self) -> tuple[np.random.Generator, ...]:
+        return tuple(self[i] for i in range(len(self._rngs)))
