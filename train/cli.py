@@ -17,7 +17,7 @@ import csv
 import json
 import shutil
 import sys
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import fields
 from pathlib import Path
 from typing import Any
@@ -33,12 +33,10 @@ import envs  # noqa: F401  (registers the spikegym tasks)
 from agents import AGENTS, Agent, env_dt_ms, make_agent
 from train.checkpoint import find_checkpoint, load_checkpoint, save_checkpoint, system_info
 from train.config import RunConfig, load_config_file, parse_json_object, preset_names
+from train.evaluation import EVAL_SEED_BASE, SeededResets, evaluate_predictor, evaluation_seeds, score_summary
 from train.loop import rollout
 from train.plots import metric_matrix, plot_run
 from train.tasks import TaskProfile, task_profile
-
-EVAL_SEED_BASE = 1_000_000
-"""Evaluation and probe envs are seeded from here on: disjoint from any training seed."""
 
 RESULT_FILES = ("metrics.csv", "summary.json", "checkpoint")
 RUN_OUTPUTS = (
@@ -48,6 +46,8 @@ RUN_OUTPUTS = (
     "probes.npz",
     "eval.csv",
     "eval_summary.json",
+    "score.csv",
+    "samples.csv",
     "figures",
 )
 """Everything ``run`` (and ``eval``/``plot`` after it) writes into a run directory: cleared by ``--force``."""
@@ -58,21 +58,6 @@ class UsageError(Exception):
 
 
 # -- building blocks -----------------------------------------------------------------------------------
-class SeededResets(gym.Wrapper):
-    """Every ``reset()`` without a seed takes the next of ``seeds``: the k-th episode is the one of seed
-    ``seeds[k]``, whoever plays it (after the list, resets are unseeded)."""
-
-    def __init__(self, env: gym.Env, seeds: Sequence[int]) -> None:
-        super().__init__(env)
-        self.seeds, self.episode = [int(s) for s in seeds], 0
-
-    def reset(self, *, seed: int | None = None, options: dict[str, Any] | None = None) -> tuple[Any, dict]:
-        if seed is None and self.episode < len(self.seeds):
-            seed = self.seeds[self.episode]
-        self.episode += 1
-        return self.env.reset(seed=seed, options=options)
-
-
 def make_env(
     task: str,
     num_envs: int,
@@ -217,6 +202,38 @@ def summarize(
 
 
 # -- commands ------------------------------------------------------------------------------------------
+def prepare_out(out: Path, outputs: Sequence[str], force: bool) -> None:
+    """Creates ``out``; refuses to overwrite results there unless ``force``, which first removes every file a
+    run writes (a rerun must not leave an earlier run's files beside its own)."""
+    existing = [name for name in RESULT_FILES if (out / name).exists()]
+    if existing and not force:
+        raise UsageError(f"{out} already holds results ({', '.join(existing)}); choose another --out or add --force")
+    if force:
+        for name in outputs:
+            target = out / name
+            if target.is_dir():
+                shutil.rmtree(target)
+            elif target.exists():
+                target.unlink()
+    out.mkdir(parents=True, exist_ok=True)
+
+
+def score(agent: Agent, config: RunConfig, profile: TaskProfile) -> dict[str, Any]:
+    """The evaluation protocol's figures for every network of ``agent`` (``config.score_episodes`` test episodes
+    each, through SB3's ``evaluate_policy``); the rows go to score.csv."""
+    seeds = [evaluation_seeds(config.task, config.score_episodes, trained_seed=s) for s in agent.seeds]
+    try:
+        rows = evaluate_predictor(agent, config.task, seeds, config.env_kwargs, labels=agent.seeds, profile=profile)
+    except ValueError as exc:
+        raise UsageError(f"score_episodes: {exc}") from exc
+    return {"rows": rows, **score_summary(rows, profile)}
+
+
+ProgressCallback = Callable[[int, float], None]
+"""Called as episodes finish with the episodes done per network and the median of the curve metric over the last
+100 of each network (a sweep reports it to Ray Tune)."""
+
+
 def cmd_run(args: argparse.Namespace) -> int:
     values: dict[str, Any] = load_config_file(args.config) if args.config else {}
     for f in fields(RunConfig):
@@ -224,18 +241,22 @@ def cmd_run(args: argparse.Namespace) -> int:
         if given is not None:
             values[f.name] = given
     config = RunConfig.from_dict(values, source=args.config or "command line")
-    out = Path(args.out)
-    existing = [name for name in RESULT_FILES if (out / name).exists()]
-    if existing and not args.force:
-        raise UsageError(f"{out} already holds results ({', '.join(existing)}); choose another --out or add --force")
-    if args.force:  # a rerun must not leave an earlier run's files beside its own
-        for name in RUN_OUTPUTS:
-            target = out / name
-            if target.is_dir():
-                shutil.rmtree(target)
-            elif target.exists():
-                target.unlink()
-    out.mkdir(parents=True, exist_ok=True)
+    summary = run_experiment(config, Path(args.out), force=args.force, quiet=args.quiet)
+    print_summary(summary, Path(args.out))
+    return 0
+
+
+def run_experiment(
+    config: RunConfig,
+    out: Path,
+    *,
+    force: bool = False,
+    quiet: bool = False,
+    on_progress: ProgressCallback | None = None,
+) -> dict[str, Any]:
+    """Trains ``config``'s agent on its task and writes the run directory ``out`` (metrics.csv, summary.json,
+    checkpoint/, probes.npz, and evaluations.csv, samples.csv, score.csv as configured); returns the summary."""
+    prepare_out(out, RUN_OUTPUTS, force)
     if config.threads:
         torch.set_num_threads(config.threads)
     profile = task_profile(config.task)
@@ -270,7 +291,7 @@ def cmd_run(args: argparse.Namespace) -> int:
         total=config.episodes,
         unit="ep",
         desc=f"{config.agent} on {config.task}",
-        disable=args.quiet,
+        disable=quiet,
         dynamic_ncols=True,
     )
     state = {"done": 0}
@@ -284,6 +305,8 @@ def cmd_run(args: argparse.Namespace) -> int:
             state["done"] = done
             recent = [r[profile.curve_metric] for r in rows[-100 * config.seeds :]]
             bar.set_postfix({f"median {profile.curve_metric}": f"{np.median(recent):.3f}"})
+            if on_progress is not None:
+                on_progress(done, float(np.median(recent)))
             if config.eval_every and done % config.eval_every == 0:
                 run_evaluation(done)
             if config.checkpoint_every and done % config.checkpoint_every == 0:
@@ -327,9 +350,13 @@ def cmd_run(args: argparse.Namespace) -> int:
         write_csv(out / "samples.csv", samples, list(samples[0]))
         if profile.sample_summary is not None:
             summary.setdefault("headline", {}).update(profile.sample_summary(samples))
+    if config.score_episodes:
+        scored = score(agent, config, profile)
+        columns = ["seed", "episode", "episode_seed", "return", "length", *profile.episode_metrics]
+        write_csv(out / "score.csv", scored.pop("rows"), columns)
+        summary["score"] = scored
     (out / "summary.json").write_text(json.dumps(summary, indent=2))
-    print_summary(summary, out)
-    return 0
+    return summary
 
 
 def print_summary(summary: dict[str, Any], out: Path) -> None:

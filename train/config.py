@@ -32,6 +32,13 @@ class RunConfig:
     device: str = field(default="cpu", metadata={"help": "torch device: cpu or cuda"})
     eval_every: int = field(default=0, metadata={"help": "evaluate (plasticity off) every N episodes; 0: never"})
     eval_episodes: int = field(default=4, metadata={"help": "episodes per seed in each evaluation"})
+    score_episodes: int = field(
+        default=0,
+        metadata={
+            "help": "after training, score every network on this many of the task's test episodes with SB3's "
+            "evaluate_policy (train/evaluation.py; written to score.csv and summary.json); 0: none"
+        },
+    )
     checkpoint_every: int = field(default=0, metadata={"help": "save a checkpoint every N episodes; 0: at the end"})
     threads: int = field(default=0, metadata={"help": "torch CPU threads; 0: torch's default"})
     continue_from: str = field(
@@ -48,7 +55,7 @@ class RunConfig:
             value = getattr(self, name)
             if not isinstance(value, int) or isinstance(value, bool) or value < 1:
                 problems.append(f"{name} must be a positive integer, got {value!r}")
-        for name in ("seed_offset", "eval_every", "eval_episodes", "checkpoint_every", "threads"):
+        for name in ("seed_offset", "eval_every", "eval_episodes", "score_episodes", "checkpoint_every", "threads"):
             value = getattr(self, name)
             if not isinstance(value, int) or isinstance(value, bool) or value < 0:
                 problems.append(f"{name} must be a non-negative integer, got {value!r}")
