@@ -5,14 +5,14 @@ PY := $(VENV)/bin/python
 PIP := $(VENV)/bin/pip
 DEMO_DIR ?= runs/demo
 
-.PHONY: demo test test-slow lint bench clean
+.PHONY: demo test test-slow lint bench leaderboard clean
 
 # torch is pinned and installed first: an unpinned torch pulls a multi-GB CUDA build.
 $(VENV)/.installed: pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PIP) install --quiet --upgrade pip
 	$(PIP) install --quiet torch==2.13.0
-	$(PIP) install --quiet -e ".[dev,baselines,box2d]"
+	$(PIP) install --quiet -e ".[dev,baselines,box2d,ray]"
 	touch $@
 
 demo: $(VENV)/.installed
@@ -25,6 +25,11 @@ test: $(VENV)/.installed
 
 test-slow: $(VENV)/.installed
 	SDL_VIDEODRIVER=dummy $(VENV)/bin/pytest -q -m slow
+
+# Every task x every agent that can run it, beside stable-baselines3 (train/leaderboard.yaml; ~30 min on 2 cores):
+# the tables go to docs/leaderboard.md and the README.
+leaderboard: $(VENV)/.installed
+	SDL_VIDEODRIVER=dummy $(PY) -m train leaderboard --out runs/leaderboard --markdown docs/leaderboard.md --readme README.md
 
 bench: $(VENV)/.installed
 	$(PY) benchmarks/dnms_speed.py

@@ -8,6 +8,8 @@ python -m train render --task spikegym/BipedalWalker-v0 --expert --out walker.gi
 python -m train plot runs/dnms
 python -m train expert --out envs/experts/bipedal_walker_ppo.npz         # train BipedalWalker's PPO expert
 python -m train regime-map --out runs/goal-map                           # GOAL's (R, tau*) map, Fig. 2D-F
+python -m train sweep --grid miconi-dnms --engine ray --out runs/sweep   # seeds x hyperparameters (train/sweeps/)
+python -m train baseline --algo recurrent_ppo --task spikegym/DNMS-v0 --steps 1e6 --out runs/rppo-dnms
 """
 
 from __future__ import annotations
@@ -192,13 +194,19 @@ def summarize(
         "system": system_info(),
     }
     if profile.summary is not None:
-        matrices = {
-            m: metric_matrix(rows, m)[1]
-            for m in profile.episode_metrics
-            if m in rows[0] and isinstance(rows[0][m], (int, float))
-        }
-        summary["headline"] = profile.summary(matrices)
+        summary["headline"] = headline(rows, profile)
     return summary
+
+
+def headline(rows: list[dict[str, Any]], profile: TaskProfile) -> dict[str, Any]:
+    """The task's headline figures (``profile.summary``) from the per-episode rows of a run."""
+    assert profile.summary is not None
+    matrices = {
+        m: metric_matrix(rows, m)[1]
+        for m in profile.episode_metrics
+        if m in rows[0] and isinstance(rows[0][m], (int, float))
+    }
+    return profile.summary(matrices)
 
 
 # -- commands ------------------------------------------------------------------------------------------
@@ -374,6 +382,8 @@ def print_summary(summary: dict[str, Any], out: Path) -> None:
 
 
 def cmd_eval(args: argparse.Namespace) -> int:
+    if (Path(args.checkpoint) / "models").is_dir():
+        return eval_baseline(args)
     agent, run_config = load_checkpoint(args.checkpoint, device=args.device)
     config = RunConfig.from_dict(run_config)
     profile = task_profile(config.task)
@@ -404,6 +414,25 @@ def cmd_eval(args: argparse.Namespace) -> int:
     )
     for seed, stats in per_seed.items():
         print(f"  seed {seed}: " + ", ".join(f"{k} {v:.4f}" for k, v in stats.items()))
+    print(f"  written to {out / 'eval.csv'} and {out / 'eval_summary.json'}")
+    return 0
+
+
+def eval_baseline(args: argparse.Namespace) -> int:
+    """``eval`` of a baseline run: its saved SB3 models on the task's test episodes (the evaluation protocol)."""
+    from train.baseline import evaluate_baseline
+
+    rows = evaluate_baseline(args.checkpoint, args.episodes, device=args.device or "cpu")
+    config = json.loads((Path(args.checkpoint) / "summary.json").read_text())["config"]
+    profile = task_profile(config["task"])
+    out = Path(args.out) if args.out else Path(args.checkpoint)
+    out.mkdir(parents=True, exist_ok=True)
+    write_csv(out / "eval.csv", rows, ["seed", "episode", "episode_seed", "return", "length", *profile.episode_metrics])
+    summary = {"checkpoint": str(args.checkpoint), **score_summary(rows, profile)}
+    (out / "eval_summary.json").write_text(json.dumps(summary, indent=2))
+    print(f"evaluated {len(summary['per_seed'])} {config['algo']} model(s) x {args.episodes} test episodes:")
+    for entry in summary["per_seed"]:
+        print(f"  seed {entry['seed']}: " + ", ".join(f"{k} {v}" for k, v in entry.items() if k != "seed"))
     print(f"  written to {out / 'eval.csv'} and {out / 'eval_summary.json'}")
     return 0
 
@@ -532,6 +561,30 @@ def cmd_regime_map(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_baseline(args: argparse.Namespace) -> int:
+    from train.baseline import BASELINE_OUTPUTS, BaselineConfig, train_baseline
+
+    values = {f.name: getattr(args, f.name) for f in fields(BaselineConfig) if getattr(args, f.name) is not None}
+    config = BaselineConfig.from_dict(values)
+    out = Path(args.out)
+    prepare_out(out, BASELINE_OUTPUTS, args.force)
+    (out / "config.yaml").write_text(yaml.safe_dump({"kind": "baseline", **config.to_dict()}, sort_keys=False))
+    summary = train_baseline(config, out, quiet=args.quiet)
+    print(
+        f"\n{config.algo} on {config.task}: {config.seeds} seed(s) x {config.steps} steps in {summary['wall_s']:.1f} s "
+        f"({summary['env_steps_per_s']} steps/s); episodes per seed {summary['episodes_per_seed']}; "
+        f"mean return over the last 100 {summary['mean_return_last_100']}"
+    )
+    if "score" in summary:
+        score = summary["score"]
+        print(
+            f"  test score ({score['episodes_per_seed']} test episodes per seed, {score['protocol']}): "
+            f"{score['mean_return']} +- {score['std_return']}"
+        )
+    print(f"  results in {out}/ (metrics.csv, summary.json, score.csv, models/)")
+    return 0
+
+
 def cmd_list(args: argparse.Namespace) -> int:
     print("tasks:  " + ", ".join(sorted(k for k in gym.registry if k.startswith("spikegym/"))))
     print("agents: " + ", ".join(sorted(AGENTS)))
@@ -540,6 +593,17 @@ def cmd_list(args: argparse.Namespace) -> int:
 
 
 # -- argument parsing ----------------------------------------------------------------------------------
+def count(text: str) -> int:
+    """An argparse type for a whole number, also written as 1e6 or 200_000."""
+    try:
+        value = float(text.replace("_", ""))
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(f"not a number: {text!r}") from exc
+    if value != int(value):
+        raise argparse.ArgumentTypeError(f"not a whole number: {text!r}")
+    return int(value)
+
+
 def json_argument(flag: str):
     """An argparse type parsing a JSON object, with the parse error as argparse's message."""
 
@@ -605,6 +669,25 @@ def parser() -> argparse.ArgumentParser:
     pl = sub.add_parser("plot", help="learning curves and outputs against targets for a run directory")
     pl.add_argument("run_dir")
 
+    bl = sub.add_parser("baseline", help="train stable-baselines3 (PPO, RecurrentPPO, SAC) on a task, unchanged")
+    bl.add_argument("--out", required=True, help="run directory to write")
+    bl.add_argument("--force", action="store_true", help="overwrite results already in --out")
+    bl.add_argument("--quiet", action="store_true", help="no progress bar")
+    from train.baseline import ALGORITHMS, BaselineConfig
+
+    for f in fields(BaselineConfig):
+        flag = "--" + f.name.replace("_", "-")
+        if f.name in ("env_kwargs", "hyperparams"):
+            bl.add_argument(flag, dest=f.name, type=json_argument(flag), help=f.metadata["help"])
+        elif f.name == "algo":
+            bl.add_argument(flag, dest=f.name, choices=sorted(ALGORITHMS), help=f"{f.metadata['help']} (default ppo)")
+        else:
+            kind = count if f.type in ("int", int) else str
+            bl.add_argument(flag, dest=f.name, type=kind, help=f"{f.metadata['help']} (default {f.default!r})")
+
+    from train.leaderboard import add_leaderboard_parser  # imported here: train.leaderboard imports this module
+
+    add_leaderboard_parser(sub)
     sub.add_parser("list", help="the registered tasks, agents and config presets")
     sub.add_parser("expert", help="train the PPO expert spikegym/BipedalWalker-v0 ships (see train/expert.py)")
 
@@ -627,7 +710,23 @@ def parser() -> argparse.ArgumentParser:
     rm.add_argument("--threads", type=int, default=0, help="torch CPU threads; 0: torch's default")
     rm.add_argument("--force", action="store_true", help="overwrite a map already in --out")
     rm.add_argument("--quiet", action="store_true", help="no progress bar")
+
+    from train.sweep import add_sweep_parser  # imported here: train.sweep imports this module
+
+    add_sweep_parser(sub)
     return p
+
+
+def cmd_leaderboard(args: argparse.Namespace) -> int:
+    from train import leaderboard  # imported here: train.leaderboard imports this module
+
+    return leaderboard.cmd_leaderboard(args)
+
+
+def cmd_sweep(args: argparse.Namespace) -> int:
+    from train import sweep  # imported here: train.sweep imports this module
+
+    return sweep.cmd_sweep(args)
 
 
 COMMANDS = {
@@ -637,6 +736,9 @@ COMMANDS = {
     "plot": cmd_plot,
     "list": cmd_list,
     "regime-map": cmd_regime_map,
+    "sweep": cmd_sweep,
+    "baseline": cmd_baseline,
+    "leaderboard": cmd_leaderboard,
 }
 
 

@@ -16,8 +16,55 @@ import yaml
 CONFIG_DIR = Path(__file__).parent / "configs"
 
 
+class ConfigRecord:
+    """What every run configuration dataclass (``RunConfig``, ``train.baseline.BaselineConfig``) shares: its
+    seeds S .. S+K-1 (``seed_offset``, ``seeds``), a dict form, and construction from a dict that names unknown keys."""
+
+    seeds: int
+    seed_offset: int
+
+    @property
+    def seed_list(self) -> list[int]:
+        return list(range(self.seed_offset, self.seed_offset + self.seeds))
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, values: dict[str, Any], source: str = "config") -> Any:
+        known = {f.name for f in fields(cls)}
+        unknown = sorted(set(values) - known)
+        if unknown:
+            raise ValueError(f"{source}: unknown key(s) {unknown}; valid keys: {sorted(known)}")
+        return cls(**values)
+
+
+def field_problems(
+    config: Any,
+    *,
+    positive: tuple[str, ...] = (),
+    non_negative: tuple[str, ...] = (),
+    mappings: tuple[str, ...] = (),
+    strings: tuple[str, ...] = (),
+) -> list[str]:
+    """What is wrong with ``config``'s fields: integers that must be positive or non-negative, mappings, strings."""
+    problems = []
+    for name in (*positive, *non_negative):
+        value, least = getattr(config, name), 1 if name in positive else 0
+        if not isinstance(value, int) or isinstance(value, bool) or value < least:
+            kind = "a positive" if least else "a non-negative"
+            problems.append(f"{name} must be {kind} integer, got {value!r}")
+    for name in mappings:
+        if not isinstance(getattr(config, name), dict):
+            problems.append(f"{name} must be a mapping (a JSON object), got {getattr(config, name)!r}")
+    for name in strings:
+        if not isinstance(getattr(config, name), str):
+            problems.append(f"{name} must be a string, got {getattr(config, name)!r}")
+    return problems
+
+
 @dataclass
-class RunConfig:
+class RunConfig(ConfigRecord):
     """A training run: which task, which agent, how long, how many seeds."""
 
     task: str = field(default="spikegym/DNMS-v0", metadata={"help": "Gymnasium id of the task"})
@@ -50,38 +97,22 @@ class RunConfig:
     description: str = field(default="", metadata={"help": "what this run reproduces (free text)"})
 
     def __post_init__(self) -> None:
-        problems = []
-        for name in ("episodes", "seeds"):
-            value = getattr(self, name)
-            if not isinstance(value, int) or isinstance(value, bool) or value < 1:
-                problems.append(f"{name} must be a positive integer, got {value!r}")
-        for name in ("seed_offset", "eval_every", "eval_episodes", "score_episodes", "checkpoint_every", "threads"):
-            value = getattr(self, name)
-            if not isinstance(value, int) or isinstance(value, bool) or value < 0:
-                problems.append(f"{name} must be a non-negative integer, got {value!r}")
-        for name in ("env_kwargs", "agent_config"):
-            if not isinstance(getattr(self, name), dict):
-                problems.append(f"{name} must be a mapping (a JSON object), got {getattr(self, name)!r}")
-        for name in ("task", "agent", "device", "description", "continue_from"):
-            if not isinstance(getattr(self, name), str):
-                problems.append(f"{name} must be a string, got {getattr(self, name)!r}")
+        problems = field_problems(
+            self,
+            positive=("episodes", "seeds"),
+            non_negative=(
+                "seed_offset",
+                "eval_every",
+                "eval_episodes",
+                "score_episodes",
+                "checkpoint_every",
+                "threads",
+            ),
+            mappings=("env_kwargs", "agent_config"),
+            strings=("task", "agent", "device", "description", "continue_from"),
+        )
         if problems:
             raise ValueError("bad run configuration: " + "; ".join(problems))
-
-    @property
-    def seed_list(self) -> list[int]:
-        return list(range(self.seed_offset, self.seed_offset + self.seeds))
-
-    def to_dict(self) -> dict[str, Any]:
-        return asdict(self)
-
-    @classmethod
-    def from_dict(cls, values: dict[str, Any], source: str = "config") -> RunConfig:
-        known = {f.name for f in fields(cls)}
-        unknown = sorted(set(values) - known)
-        if unknown:
-            raise ValueError(f"{source}: unknown key(s) {unknown}; valid keys: {sorted(known)}")
-        return cls(**values)
 
 
 def preset_names() -> list[str]:

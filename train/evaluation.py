@@ -16,7 +16,7 @@ networks' scores are comparable episode by episode.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 import gymnasium as gym
@@ -77,9 +77,11 @@ def evaluate_predictor(
     *,
     labels: Sequence[int] | None = None,
     profile: TaskProfile | None = None,
+    wrapper: Callable[[gym.Env], gym.Env] | None = None,
 ) -> list[dict[str, Any]]:
     """Scores ``predictor`` with SB3's ``evaluate_policy``: copy i of ``task`` plays the seeded episodes
-    ``seeds[i]`` (one copy per network of a batched agent; one for an SB3 model).
+    ``seeds[i]`` (one copy per network of a batched agent; one for an SB3 model), seen through ``wrapper`` if the
+    predictor was trained through one.
 
     Returns one row per episode: ``seed`` (``labels[i]``, the network's seed; default its index i), ``episode``,
     ``episode_seed``, ``return``, ``length`` and the task's episode metrics from the last step's info. A spiking
@@ -98,8 +100,12 @@ def evaluate_predictor(
     n_episodes = episodes.pop()
     kwargs = evaluation_env_kwargs(task, env_kwargs or {})
 
-    def copy(i: int):
-        return lambda: Monitor(SeededResets(gym.make(task, **kwargs), seeds[i]))
+    def copy(i: int) -> Callable[[], gym.Env]:
+        def make() -> gym.Env:
+            env = SeededResets(gym.make(task, **kwargs), seeds[i])
+            return Monitor(wrapper(env) if wrapper is not None else env)
+
+        return make
 
     venv = DummyVecEnv([copy(i) for i in range(len(seeds))])
     rows: list[dict[str, Any]] = []
