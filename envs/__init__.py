@@ -30,6 +30,11 @@ _register(
     vector_entry_point="envs.spike_patterns:SpikePatternsVectorEnv",
 )
 _register(
+    "SpokenDigits-v0",
+    "envs.spoken_digits:SpokenDigitsEnv",
+    vector_entry_point="envs.spoken_digits:SpokenDigitsVectorEnv",
+)
+_register(
     "DistalReward-v0",
     "envs.distal_reward:DistalRewardEnv",
     vector_entry_point="envs.distal_reward:DistalRewardVectorEnv",

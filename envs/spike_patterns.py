@@ -14,7 +14,7 @@ from gymnasium.vector.utils import batch_space
 
 from envs.rendering import INK, MUTED, Canvas, CanvasEnv, Epoch, Trace, draw_panel, draw_time_axis
 
-__all__ = ["SpikePatternsEnv", "SpikePatternsVectorEnv", "alpha_kernel"]
+__all__ = ["SpikePatternsEnv", "SpikePatternsVectorEnv", "alpha_kernel", "readout_spikes"]
 
 TEMPLATE_ORDERS = ("alternate", "random")
 
@@ -23,6 +23,14 @@ def alpha_kernel(t_s: np.ndarray, tau_s: float) -> np.ndarray:
     """``(t / tau) exp(1 - t / tau)`` for t >= 0 (peak 1 at t = tau), 0 before."""
     t = np.asarray(t_s, dtype=np.float64)
     return np.where(t >= 0, (t / tau_s) * np.exp(1.0 - t / tau_s), 0.0)
+
+
+def readout_spikes(actions: Any, shape: tuple[int, ...]) -> np.ndarray:
+    """The readout's spikes from an action (0 or 1 of ``shape``) as a flat bool array; a clear error otherwise."""
+    spikes = np.asarray(actions)
+    if spikes.size != int(np.prod(shape)) or not np.isin(spikes, (0, 1)).all():
+        raise ValueError(f"the action is the readout's spike: 0 or 1, shape {shape}; got {actions!r}.")
+    return spikes.reshape(-1).astype(bool)
 
 
 class _SpikePatternsTask:
@@ -102,13 +110,6 @@ class _SpikePatternsTask:
         if template not in (0, 1):
             raise ValueError(f"options['template'] must be 0 or 1, got {template!r}.")
         return int(template)
-
-    @staticmethod
-    def check_actions(actions: Any, shape: tuple[int, ...]) -> np.ndarray:
-        spikes = np.asarray(actions)
-        if spikes.size != int(np.prod(shape)) or not np.isin(spikes, (0, 1)).all():
-            raise ValueError(f"the action is the readout's spike: 0 or 1, shape {shape}; got {actions!r}.")
-        return spikes.reshape(-1).astype(bool)
 
 
 class SpikePatternsEnv(CanvasEnv, gym.Env[np.ndarray, np.ndarray]):
@@ -242,7 +243,7 @@ class SpikePatternsEnv(CanvasEnv, gym.Env[np.ndarray, np.ndarray]):
     def step(self, action: np.ndarray) -> tuple[np.ndarray, float, bool, bool, dict[str, Any]]:
         if not self._started:
             raise RuntimeError("SpikePatternsEnv.step() called before reset(); call reset() first.")
-        spike = self._task.check_actions(action, (1,))[0]
+        spike = readout_spikes(action, (1,))[0]
         t = self._step
         info = self._info()
         if spike:
@@ -392,7 +393,7 @@ class SpikePatternsVectorEnv(VectorEnv):
     def step(self, actions: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, dict[str, Any]]:
         if not self._started:
             raise RuntimeError("SpikePatternsVectorEnv.step() called before reset(); call reset() first.")
-        spikes = self._task.check_actions(actions, (self.num_envs, 1))
+        spikes = readout_spikes(actions, (self.num_envs, 1))
         t = self._step
         for i in np.flatnonzero(spikes):  # a few readout spikes per trial: add their pulses row by row
             self._output[i, t] = True

@@ -345,6 +345,12 @@ TASKS: dict[str, TaskProfile] = {
         probe_names=("template 0", "template 1"),
         summary=spike_patterns_summary,
     ),
+    "spikegym/SpokenDigits-v0": TaskProfile(
+        episode_metrics=("correct", "output_spikes", "digit"),
+        curve_metric="correct",
+        probe_options=[{"digit": 1}, {"digit": 2}],
+        probe_names=('"one"', '"two"'),
+    ),
     "spikegym/Biofeedback-v0": TaskProfile(
         sample_every_s=10.0, sample_summary=biofeedback_summary, probe_env_kwargs={"duration_s": 3.0}
     ),
