@@ -28,6 +28,22 @@ Presets:
     threshold gap V_th - V_rest for a 5-ms synapse, the synapses themselves decaying with 3 ms (PCSIM's
     default: compsim4 passes its synapses no tau), initial weights N(w_max / 2, w_max / 10) clipped to
     [0, w_max]; A+ = mu w_max, mu = 0.0013; eta = 300 (measured, see the preset).
+
+    ``legenstein2008-spoken-digits`` (computer simulation 5, ModelDB ``compsim5`` ``SpeechRewardSTDPExperiment``):
+    the spoken digits drive a liquid, Maass, Natschläger & Markram (2002)'s column of 15 x 6 x 6 = 540 of the
+    same neurons (80% excitatory at random places, ``agents.core.liquid``); the readout neuron, compsim4's,
+    learns from plastic synapses of the liquid's excitatory neurons with mu = 0.0008, alpha = 1.05,
+    tau+- = 30 ms, tau_e = 0.4 s (compsim5's values).
+
+The liquid (``network="liquid"``): neuron a -> b connects with probability ``C_ab exp(-(D(a, b) / lambda)^2)``
+(lambda = 2; C = 0.3 E -> E, 0.2 E -> I, 0.4 I -> E, 0.1 I -> I), 1-ms delays, Markram synapses with the type's
+U, D, F (the means of sim 1, without its heterogeneity, so a neuron's synapses onto one target type share one
+short-term state), weights w_liquid (E -> E), ``liquid_ei_scale`` w_liquid (E -> I), and
+``inhibitory_scale`` x ``ie_scale`` / ``ii_scale`` x w_liquid (I -> E / I -> I) as in sim 1. Each input
+channel drives each liquid neuron with probability ``input_connection_probability`` through a static synapse
+of weight w_input. compsim5's ``LiquidModel400`` is not in the published scripts: these weights, the input
+wiring and the liquid's background level are chosen here (see the preset). As in compsim5, which simulated
+the liquid's response to each utterance from a reset state, a reset starts the liquid afresh.
 """
 
 from __future__ import annotations
@@ -44,6 +60,7 @@ from torch import Tensor
 
 from agents.base import Agent, config_from_preset
 from agents.core import (
+    MAASS2002_CONNECTION_PROBABILITY,
     AlphaState,
     BatchGenerators,
     CondLIFParameters,
@@ -54,6 +71,8 @@ from agents.core import (
     EventDrivenEligibility,
     alpha_init,
     alpha_step,
+    column_connection_probability,
+    column_layout,
     cond_lif_init,
     cond_lif_step,
     dynamic_synapse_init,
@@ -140,6 +159,24 @@ class RSTDPConfig:
     low_noise_scale: float = 0.2
     """Half the neurons get the full OU background, the other half this times it (the reinforced neuron is
     one of them)."""
+    # the liquid of computer simulation 5 (network="liquid"); excitatory_fraction, inhibitory_scale, ie_scale and
+    # ii_scale as above
+    liquid_shape: tuple[int, int, int] = (15, 6, 6)
+    """The column's grid (Maass et al. 2002; compsim5: 15 x 6 x 6 = 540 neurons)."""
+    liquid_lambda: float = 2.0
+    """lambda of the connection probability C exp(-(D / lambda)^2), in grid units."""
+    liquid_connection_factors: tuple[float, float, float, float] = MAASS2002_CONNECTION_PROBABILITY
+    """C of E -> E, E -> I, I -> E, I -> I."""
+    liquid_psp_fraction: float = 0.1
+    """w_liquid (the E -> E weight) gives a PSP at rest of this fraction of V_th - V_rest."""
+    liquid_ei_scale: float = 2.0
+    """E -> I weight = this * w_liquid (Maass et al. 2002: A_EI = 2 A_EE)."""
+    liquid_background_scale: float = 0.2
+    """The liquid's OU background, times Destexhe's levels."""
+    input_connection_probability: float = 0.2
+    """Each input channel drives each liquid neuron with this probability."""
+    input_psp_fraction: float = 0.2
+    """w_input gives a PSP at rest of this fraction of V_th - V_rest."""
 
     def __post_init__(self) -> None:
         bad = []
@@ -161,6 +198,14 @@ class RSTDPConfig:
             bad.append(f"network must be one of {list(NETWORKS)}, got {self.network!r}")
         if self.n_neurons < 4 or not 0 < self.excitatory_fraction < 1 or not 0 < self.connection_probability <= 1:
             bad.append("need n_neurons >= 4, 0 < excitatory_fraction < 1, 0 < connection_probability <= 1")
+        if len(self.liquid_shape) != 3 or min(self.liquid_shape) < 1 or self.liquid_lambda <= 0:
+            bad.append("liquid_shape must be 3 positive grid sizes and liquid_lambda > 0")
+        if len(self.liquid_connection_factors) != 4 or not all(0 <= c <= 1 for c in self.liquid_connection_factors):
+            bad.append("liquid_connection_factors must be 4 values in [0, 1] (EE, EI, IE, II)")
+        if min(self.liquid_psp_fraction, self.liquid_ei_scale, self.liquid_background_scale) < 0:
+            bad.append("liquid_psp_fraction, liquid_ei_scale and liquid_background_scale must be >= 0")
+        if not 0 <= self.input_connection_probability <= 1 or self.input_psp_fraction < 0:
+            bad.append("need 0 <= input_connection_probability <= 1 and input_psp_fraction >= 0")
         if bad:
             raise ValueError("RSTDPConfig: " + "; ".join(bad))
 
@@ -183,11 +228,15 @@ class RSTDPConfig:
             tau_i_ms=self.tau_syn_ms,
         )
 
-    @property
-    def w_exc(self) -> float:
+    def weight_for_fraction(self, fraction: float) -> float:
+        """The weight (uS) whose PSP at rest peaks at ``fraction`` of V_th - V_rest (for w_exc_tau_syn_ms)."""
         tau = self.tau_syn_ms if self.w_exc_tau_syn_ms is None else self.w_exc_tau_syn_ms
         neuron = replace(self.neuron(), tau_e_ms=tau)
-        return weight_for_psp(self.psp_fraction * (self.v_th_mV - self.v_rest_mV), neuron)
+        return weight_for_psp(fraction * (self.v_th_mV - self.v_rest_mV), neuron)
+
+    @property
+    def w_exc(self) -> float:
+        return self.weight_for_fraction(self.psp_fraction)
 
     @property
     def w_max(self) -> float:
@@ -202,7 +251,16 @@ class RSTDPConfig:
         return self.alpha_ltd * self.a_plus
 
 
-NETWORKS = ("readout", "recurrent")
+NETWORKS = ("readout", "recurrent", "liquid")
+
+SYNAPSE_TYPES: dict[tuple[bool, bool], tuple[float, float, float]] = {
+    # (presynaptic excitatory, postsynaptic excitatory): (U, D ms, F ms), Gupta, Wang & Markram (2000) as used
+    # by Legenstein et al. (2008)
+    (True, True): (0.5, 1100.0, 20.0),
+    (True, False): (0.25, 700.0, 20.0),
+    (False, True): (0.05, 125.0, 1200.0),
+    (False, False): (0.32, 144.0, 60.0),
+}
 
 PRESETS: dict[str, RSTDPConfig] = {
     # Computer simulation 4 (ModelDB compsim4 ReadoutModel). Its weight formula assumes 5-ms synapses (synTau),
@@ -229,6 +287,24 @@ PRESETS: dict[str, RSTDPConfig] = {
         warmup_ms=1500.0,
         learning_rate=1000.0,  # compsim1's DAStdpRate is 0.3 in PCSIM's units; tuned here (see README)
     ),
+    # Computer simulation 5 (ModelDB compsim5): the readout of compsim4 (3-ms synapses weighed for 5 ms, its
+    # background at 0.2 of Destexhe's) reads the excitatory neurons of the liquid, mu = 0.0008 (compsim5's values).
+    # LiquidModel400 is not published; set by measurement here: each channel drives 10% of the liquid with a PSP of
+    # 0.15 (V_th - V_rest), so the liquid fires ~6-10 Hz while an utterance plays and is silent ~100 ms after it
+    # (with 20% / 0.2 it fired ~40 Hz, every neuron alike, and the readout did not separate the digits); the
+    # readout's psp_fraction 0.1 gives it ~10-15 spikes per trial before learning. eta: at 300 (compsim4's) one
+    # trial's pairings (432 inputs at several Hz) move the weights by ~w_max and silence the readout for good;
+    # 20 lowers the counts over ~100 trials without collapse (see the report of the sim-5 runner).
+    "legenstein2008-spoken-digits": RSTDPConfig(
+        network="liquid",
+        tau_syn_ms=3.0,
+        w_exc_tau_syn_ms=5.0,
+        mu=0.0008,
+        psp_fraction=0.1,
+        input_connection_probability=0.1,
+        input_psp_fraction=0.15,
+        learning_rate=20.0,
+    ),
 }
 
 
@@ -251,7 +327,8 @@ class RSTDPAgent(Agent):
     """B readout networks with reward-modulated STDP, one per seed, stepped as one computation.
 
     The observation's channels are presynaptic spike trains; each drives every readout neuron through a
-    plastic dynamic synapse. The action is the readouts' spikes; the reward is the rule's d(t).
+    plastic dynamic synapse (``network="readout"``), or they drive a liquid whose excitatory neurons do
+    (``network="liquid"``). The action is the readouts' spikes; the reward is the rule's d(t).
 
     Args:
         observation_space: ``MultiBinary(n)`` or a ``Box`` of 0/1 spikes, the input channels.
@@ -295,18 +372,54 @@ class RSTDPAgent(Agent):
         self.neuron = cfg.neuron()
         self.generators = BatchGenerators(self.seeds, self.device)
         self.t_ms = 0.0  # time since the networks were built (the dynamic synapses' clock)
-        if cfg.network == "readout":
-            self._build_readout()
-        else:
+        self.n_pre = self.n_in  # the readout's plastic inputs
+        if cfg.network == "liquid":
+            self._build_liquid()
+        if cfg.network == "recurrent":
             self._build_recurrent()
+        else:
+            self._build_readout()
         self.reset()
 
     def _build_readout(self) -> None:
-        """Every input channel j drives every readout i through a plastic dynamic synapse w_ji."""
+        """Every input channel (or excitatory liquid neuron) j drives every readout i through a plastic dynamic
+        synapse w_ji."""
         cfg = self.config
         self.synapse = DynamicSynapseParameters(U=cfg.U, D_ms=cfg.D_ms, F_ms=cfg.F_ms)
-        w = cfg.w_max * (cfg.w_init_mean + cfg.w_init_std * self.generators.normal(self.n_in, self.n_out))
-        self.weight = w.clamp_(0.0, cfg.w_max)  # (B, n_in, n_out), uS
+        w = cfg.w_max * (cfg.w_init_mean + cfg.w_init_std * self.generators.normal(self.n_pre, self.n_out))
+        self.weight = w.clamp_(0.0, cfg.w_max)  # (B, n_pre, n_out), uS
+
+    def _build_liquid(self) -> None:
+        """Computer simulation 5's liquid (Maass et al. 2002's column, see the module docstring): positions,
+        distance-dependent synapses with the type's weight and Markram parameters, random input synapses."""
+        cfg, dev = self.config, self.device
+        if self.n_in == 0:
+            raise ValueError("the liquid needs input channels: the observation is empty")
+        self.positions, n_e = column_layout(tuple(cfg.liquid_shape), cfg.excitatory_fraction, self.generators)
+        N = self.positions.shape[1]
+        self.n, self.n_e, self.n_pre = N, n_e, n_e
+        prob = column_connection_probability(
+            self.positions, n_e, tuple(cfg.liquid_connection_factors), cfg.liquid_lambda
+        )
+        connected = self.generators.uniform(N, N) < prob
+        w = cfg.weight_for_fraction(cfg.liquid_psp_fraction)
+        w_inh = cfg.inhibitory_scale * w
+        exc = torch.arange(N, device=dev) < n_e
+        type_weight = torch.where(
+            exc[:, None],
+            torch.where(exc[None, :], w, cfg.liquid_ei_scale * w),
+            torch.where(exc[None, :], cfg.ie_scale * w_inh, cfg.ii_scale * w_inh),
+        )
+        self.liquid_weight = (connected * type_weight).to(self.dtype)  # (B, N, N) pre x post, uS; 0: no synapse
+        wired = self.generators.uniform(self.n_in, N) < cfg.input_connection_probability
+        self.input_weight = (wired * cfg.weight_for_fraction(cfg.input_psp_fraction)).to(self.dtype)  # (B, n_in, N)
+        # one short-term state per (presynaptic neuron, target type): column 0 onto E, column 1 onto I
+        means = torch.tensor(
+            [[SYNAPSE_TYPES[pre, True], SYNAPSE_TYPES[pre, False]] for pre in (True, False)],
+            dtype=self.dtype,
+            device=dev,
+        )[torch.where(exc, 0, 1)]  # (N, 2, 3)
+        self.liquid_synapse = DynamicSynapseParameters(*means.unbind(-1))  # type: ignore[arg-type]
 
     def _build_recurrent(self) -> None:
         """Computer simulation 1's network: N conductance-based LIF neurons (80% excitatory), random
@@ -374,18 +487,12 @@ class RSTDPAgent(Agent):
         """Per-synapse U, D, F around the type's means (EE, EI, IE, II): normal with standard deviation
         ``synapse_heterogeneity`` times the mean, truncated to positive values (drawn by the inverse CDF)."""
         cfg = self.config
-        means = {  # (U, D ms, F ms), Gupta, Wang & Markram (2000) as used by Legenstein et al. (2008)
-            (True, True): (0.5, 1100.0, 20.0),
-            (True, False): (0.25, 700.0, 20.0),
-            (False, True): (0.05, 125.0, 1200.0),
-            (False, False): (0.32, 144.0, 60.0),
-        }
         N, h = self.n, cfg.synapse_heterogeneity
         low = torch.special.ndtr(torch.tensor(-1.0 / h, dtype=torch.float64)).item() if h > 0 else 0.0
         values = []
         for k in range(3):
             mean = torch.zeros(real.shape, dtype=self.dtype, device=self.device)
-            for (pe, po), triple in means.items():
+            for (pe, po), triple in SYNAPSE_TYPES.items():
                 mask = (pre_e if pe else ~pre_e) & (post_e if po else ~post_e)
                 mean = torch.where(mask, triple[k], mean)
             u = self._per_synapse(self.generators.uniform(N, N, dtype=torch.float64), self.conn.post)
@@ -399,7 +506,7 @@ class RSTDPAgent(Agent):
         if self.config.network == "recurrent":
             return self._act_recurrent()
         cfg, dt = self.config, self.dt_ms
-        pre = obs > 0.5
+        pre = self._act_liquid(obs) if cfg.network == "liquid" else obs > 0.5
         efficacy, self.synapses = dynamic_synapse_spike(self.synapses, pre, self.t_ms, self.synapse)
         g_in = torch.einsum("bj,bji->bi", efficacy, self.weight)
         post, self.neurons = cond_lif_step(
@@ -420,6 +527,39 @@ class RSTDPAgent(Agent):
         self.post_trace = trace_spike(self.post_trace, post, 1.0)
         self.t_ms += dt
         return post.to(torch.int8)
+
+    def _act_liquid(self, obs: Tensor) -> Tensor:
+        """One ms of the liquid: the input's spikes and the liquid's spikes of the last step (1-ms delays)
+        arrive, ``g_b += sum_a w_ab u_a r_a`` per synapse type, the neurons integrate; returns the excitatory
+        neurons' spikes, the readout's input."""
+        n_e = self.n_e
+        hit = self.liquid_spikes[:, :, None].expand(-1, -1, 2)
+        efficacy, self.liquid_synapses = dynamic_synapse_spike(
+            self.liquid_synapses, hit, self.t_ms, self.liquid_synapse
+        )
+        w = self.liquid_weight
+        g_e = torch.bmm((obs > 0.5).to(self.dtype)[:, None, :], self.input_weight)[:, 0]
+        g_e[:, :n_e] += torch.bmm(efficacy[:, None, :n_e, 0], w[:, :n_e, :n_e])[:, 0]
+        g_e[:, n_e:] += torch.bmm(efficacy[:, None, :n_e, 1], w[:, :n_e, n_e:])[:, 0]
+        g_i = torch.cat(
+            [
+                torch.bmm(efficacy[:, None, n_e:, 0], w[:, n_e:, :n_e])[:, 0],
+                torch.bmm(efficacy[:, None, n_e:, 1], w[:, n_e:, n_e:])[:, 0],
+            ],
+            dim=1,
+        )
+        spikes, self.liquid_neurons = cond_lif_step(
+            g_e,
+            g_i,
+            self.liquid_neurons,
+            self.neuron,
+            self.dt_ms,
+            self.generators,
+            background_scale=self.config.liquid_background_scale,
+        )
+        self.liquid_spikes = spikes
+        self.spike_counts += spikes
+        return spikes[:, :n_e]
 
     def _act_recurrent(self) -> Tensor:
         """One ms of the recurrent network: last step's spikes arrive (1-ms delays), the neurons integrate,
@@ -506,7 +646,7 @@ class RSTDPAgent(Agent):
         if self._plastic_now and reward.any():
             d = torch.as_tensor(reward, dtype=self.dtype, device=self.device)
             rate = self.config.learning_rate * self.dt_ms / 1000.0
-            if self.config.network == "readout":
+            if self.config.network != "recurrent":
                 self.weight.addcmul_((rate * d)[:, None, None], self.eligibility.y2).clamp_(0.0, self.config.w_max)
             else:
                 self.eligibility.reward(d)
@@ -515,22 +655,44 @@ class RSTDPAgent(Agent):
     def _reset(self, mask: Tensor) -> None:
         if self.config.network == "recurrent":
             return self._reset_recurrent(mask)
+        if self.config.network == "liquid":
+            self._reset_liquid(mask)
         B = self.batch_size
         fresh = cond_lif_init(B, self.n_out, self.neuron, dtype=self.dtype, device=self.device)
         keep = ~mask[:, None]
         old = getattr(self, "neurons", fresh)
         self.neurons = CondLIFState(*(torch.where(keep, o, f) for o, f in zip(old, fresh, strict=True)))
         if not hasattr(self, "pre_trace"):
-            self.pre_trace = torch.zeros(B, self.n_in, dtype=self.dtype, device=self.device)
+            self.pre_trace = torch.zeros(B, self.n_pre, dtype=self.dtype, device=self.device)
             self.post_trace = torch.zeros(B, self.n_out, dtype=self.dtype, device=self.device)
-            self.eligibility = alpha_init((B, self.n_in, self.n_out), dtype=self.dtype, device=self.device)
-            self.synapses = dynamic_synapse_init((B, self.n_in), self.synapse, dtype=self.dtype, device=self.device)
+            self.eligibility = alpha_init((B, self.n_pre, self.n_out), dtype=self.dtype, device=self.device)
+            self.synapses = dynamic_synapse_init((B, self.n_pre), self.synapse, dtype=self.dtype, device=self.device)
         # Traces and eligibility live across trials (the paper's simulation is continuous); a reset starts
         # the neurons afresh and forgets the pairings, as the trial boundary of the env cuts the reward too.
         self.pre_trace[mask] = 0.0
         self.post_trace[mask] = 0.0
         self.eligibility.y1[mask] = 0.0
         self.eligibility.y2[mask] = 0.0
+
+    def _reset_liquid(self, mask: Tensor) -> None:
+        """The liquid starts each trial afresh (compsim5 simulated each utterance's response from a reset
+        liquid): neurons at rest, no spikes in flight, synapses recovered."""
+        B, N = self.batch_size, self.n
+        fresh = cond_lif_init(B, N, self.neuron, dtype=self.dtype, device=self.device)
+        keep = ~mask[:, None]
+        old = getattr(self, "liquid_neurons", fresh)
+        self.liquid_neurons = CondLIFState(*(torch.where(keep, o, f) for o, f in zip(old, fresh, strict=True)))
+        u = self.liquid_synapse.U.expand(B, N, 2).clone()  # type: ignore[union-attr]
+        synapses = DynamicSynapseState(u=u, r=torch.ones_like(u), last_spike_ms=torch.full_like(u, -math.inf))
+        old_synapses = getattr(self, "liquid_synapses", synapses)
+        self.liquid_synapses = DynamicSynapseState(
+            *(torch.where(keep[:, :, None], o, f) for o, f in zip(old_synapses, synapses, strict=True))
+        )
+        if not hasattr(self, "liquid_spikes"):
+            self.liquid_spikes = torch.zeros(B, N, dtype=torch.bool, device=self.device)
+            self.spike_counts = torch.zeros(B, N, dtype=self.dtype, device=self.device)
+            self.counts_since_ms = 0.0
+        self.liquid_spikes[mask] = False
 
     def _new_eligibility(self) -> EventDrivenEligibility:
         B, N, M = self.conn.weight.shape
@@ -569,22 +731,24 @@ class RSTDPAgent(Agent):
 
     # -- what the experiment measures ----------------------------------------------------------------
     def metrics(self) -> dict[str, np.ndarray]:
-        """Readout: the mean input weight (of w_max). Recurrent: the mean plastic weight onto the reinforced
-        (first watched) neuron and onto the other excitatory neurons (of w_max)."""
+        """Readout: the mean input weight (of w_max); liquid: that and the liquid's excitatory and inhibitory
+        rates since the previous call. Recurrent: the mean plastic weight onto the reinforced (first watched)
+        neuron and onto the other excitatory neurons (of w_max), and the rates."""
         cfg = self.config
-        if cfg.network == "readout":
-            return {"weight_mean_of_max": (self.weight.mean(dim=(1, 2)) / cfg.w_max).cpu().numpy()}
+        if cfg.network != "recurrent":
+            out = {"weight_mean_of_max": (self.weight.mean(dim=(1, 2)) / cfg.w_max).cpu().numpy()}
+            if cfg.network == "liquid":
+                rates = self._rates_since_last_call()
+                out["liquid_excitatory_rate_hz"] = rates[:, : self.n_e].mean(1).cpu().numpy()
+                out["liquid_inhibitory_rate_hz"] = rates[:, self.n_e :].mean(1).cpu().numpy()
+            return out
         self.eligibility.flush()
         w, plastic = self.conn.weight, self.plastic
         onto_reinforced = plastic & (self.conn.post == self.watched[:, :1, None])
         others = plastic & ~onto_reinforced
         mean = lambda mask: (w * mask).sum(dim=(1, 2)) / mask.sum(dim=(1, 2)).clamp(min=1) / cfg.w_max  # noqa: E731
-        # rates since the previous call (the rollout samples metrics at a fixed period)
-        seconds = max(self.t_ms - self.counts_since_ms, self.dt_ms) / 1000.0
-        rates = self.spike_counts / seconds
+        rates = self._rates_since_last_call()
         reinforced = rates.gather(1, self.watched[:, :1])[:, 0]
-        self.spike_counts.zero_()
-        self.counts_since_ms = self.t_ms
         return {
             "reinforced_input_weight_of_max": mean(onto_reinforced).cpu().numpy(),
             "other_weight_of_max": mean(others).cpu().numpy(),
@@ -593,10 +757,19 @@ class RSTDPAgent(Agent):
             "inhibitory_rate_hz": rates[:, self.n_e :].mean(1).cpu().numpy(),
         }
 
+    def _rates_since_last_call(self) -> Tensor:
+        """(B, N) firing rates (Hz) of the network's neurons since the previous call (the rollout samples
+        metrics at a fixed period)."""
+        seconds = max(self.t_ms - self.counts_since_ms, self.dt_ms) / 1000.0
+        rates = self.spike_counts / seconds
+        self.spike_counts.zero_()
+        self.counts_since_ms = self.t_ms
+        return rates
+
     def plastic_weights(self) -> np.ndarray:
-        """(B, n) plastic weights in units of w_max (readout: every input synapse; recurrent: the E -> E
-        synapses, NaN-padded to the largest count)."""
-        if self.config.network == "readout":
+        """(B, n) plastic weights in units of w_max (readout and liquid: every readout synapse; recurrent: the
+        E -> E synapses, NaN-padded to the largest count)."""
+        if self.config.network != "recurrent":
             return (self.weight.flatten(1) / self.config.w_max).cpu().numpy()
         self.eligibility.flush()
         w = torch.where(self.plastic, self.conn.weight / self.config.w_max, torch.nan).flatten(1)
@@ -613,13 +786,26 @@ class RSTDPAgent(Agent):
             "generators": self.generators.get_state(),
             "t_ms": torch.tensor(self.t_ms, dtype=torch.float64),
         }
-        if self.config.network == "readout":
-            return {
+        if self.config.network != "recurrent":
+            readout = {
                 **common,
                 "weight": self.weight,
                 "eligibility_y1": self.eligibility.y1,
                 "eligibility_y2": self.eligibility.y2,
                 "post_trace": self.post_trace,
+            }
+            if self.config.network == "readout":
+                return readout
+            return {
+                **readout,
+                **{f"liquid_neuron_{k}": v for k, v in self.liquid_neurons._asdict().items()},
+                **{f"liquid_synapse_{k}": v for k, v in self.liquid_synapses._asdict().items()},
+                "liquid_spikes": self.liquid_spikes,
+                "liquid_weight": self.liquid_weight,
+                "input_weight": self.input_weight,
+                "positions": self.positions,
+                "spike_counts": self.spike_counts,
+                "counts_since_ms": torch.tensor(self.counts_since_ms, dtype=torch.float64),
             }
         self.eligibility.flush()
         return {
@@ -645,10 +831,20 @@ class RSTDPAgent(Agent):
         self.pre_trace = tensors["pre_trace"].clone()
         self.generators.set_state(tensors["generators"])
         self.t_ms = float(tensors["t_ms"])
-        if self.config.network == "readout":
+        if self.config.network != "recurrent":
             self.weight = tensors["weight"].clone()
             self.eligibility = AlphaState(tensors["eligibility_y1"].clone(), tensors["eligibility_y2"].clone())
             self.post_trace = tensors["post_trace"].clone()
+            if self.config.network == "liquid":
+                self.liquid_neurons = CondLIFState(
+                    *(tensors[f"liquid_neuron_{k}"].clone() for k in CondLIFState._fields)
+                )
+                self.liquid_synapses = DynamicSynapseState(
+                    *(tensors[f"liquid_synapse_{k}"].clone() for k in DynamicSynapseState._fields)
+                )
+                for key in ("liquid_spikes", "liquid_weight", "input_weight", "positions", "spike_counts"):
+                    setattr(self, key, tensors[key].clone())
+                self.counts_since_ms = float(tensors["counts_since_ms"])
             return
         for key in ("plastic", "weight_bound", "high_noise", "noise_scale", "watched", "spikes", "spike_counts"):
             setattr(self, key, tensors[key].clone())

@@ -385,7 +385,7 @@ def cmd_eval(args: argparse.Namespace) -> int:
     if (Path(args.checkpoint) / "models").is_dir():
         return eval_baseline(args)
     agent, run_config = load_checkpoint(args.checkpoint, device=args.device)
-    config = RunConfig.from_dict(run_config)
+    config = RunConfig.from_dict({**run_config, "env_kwargs": {**run_config["env_kwargs"], **args.env_kwargs}})
     profile = task_profile(config.task)
     episodes = evaluate(agent, config, args.episodes, profile, EVAL_SEED_BASE + args.seed)
     out = Path(args.out) if args.out else Path(args.checkpoint)
@@ -642,6 +642,12 @@ def parser() -> argparse.ArgumentParser:
     ev.add_argument("--seed", type=int, default=0, help="evaluation env seed offset")
     ev.add_argument("--device", default=None, help="torch device (default: the run's)")
     ev.add_argument("--out", default=None, help="directory for eval.csv (default: the run directory)")
+    ev.add_argument(
+        "--env-kwargs",
+        type=json_argument("--env-kwargs"),
+        default={},
+        help='JSON object over the run\'s env arguments, e.g. \'{"split": "test"}\' for held-out data',
+    )
 
     rn = sub.add_parser("render", help="show an episode in a window, or write it to a .gif/.mp4")
     rn.add_argument("--checkpoint", help="a trained run directory (its task and agent are used)")

@@ -11,7 +11,9 @@ from a ``Monitor`` wrapper. The test episodes are seeded and fixed per task, and
 * every other task plays seeds ``EVAL_SEED_BASE``, ``EVAL_SEED_BASE + 1``, ...: training uses small seeds.
 
 Every network of a batched agent (or every model) plays the same episodes, one env copy per network, so the
-networks' scores are comparable episode by episode.
+networks' scores are comparable episode by episode. Since each test episode is seeded on its own, a trial task
+whose conditions alternate from episode to episode is tested with them drawn from the seed instead
+(``TaskProfile.eval_env_kwargs``), or every test episode would be the alternation's first.
 """
 
 from __future__ import annotations

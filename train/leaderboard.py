@@ -470,8 +470,9 @@ def cmd_leaderboard(args: argparse.Namespace) -> int:
         if unknown:
             raise UsageError(f"--only {unknown}: not in {spec.source}")
     out = Path(args.out)
-    plan = [(task, *entrants(spec, task)) for task in spec.tasks if not args.only or task.task in args.only]
-    pending = [e for _, es, _ in plan for e in es if args.force or not is_done(e, out)]
+    plan = [(task, *entrants(spec, task)) for task in spec.tasks]
+    chosen = [e for _, es, _ in plan for e in es if not args.only or e.task.task in args.only]
+    pending = [e for e in chosen if args.force or not is_done(e, out)]
     if args.collect:
         pending = []
     bar = tqdm(pending, unit="entrant", desc="leaderboard", disable=args.quiet, dynamic_ncols=True)
@@ -514,9 +515,11 @@ def add_leaderboard_parser(subparsers: Any) -> None:
     lb.add_argument("--markdown", help="the Markdown file to write (default OUT/leaderboard.md)")
     lb.add_argument("--figures", help="folder of the per-task figures (default: leaderboard/ beside the Markdown)")
     lb.add_argument("--readme", help="also write the tables between the leaderboard markers of this README")
-    lb.add_argument("--only", nargs="+", help="only these task ids")
+    lb.add_argument("--only", nargs="+", help="run only these task ids (the tables still cover the whole spec)")
     lb.add_argument("--collect", action="store_true", help="run nothing: build the tables from the runs in OUT")
-    lb.add_argument("--force", action="store_true", help="rerun entrants that already finished")
+    lb.add_argument(
+        "--force", action="store_true", help="rerun entrants that already finished (entrants that failed always rerun)"
+    )
     lb.add_argument("--quiet", action="store_true", help="no progress bar")
 
 

@@ -339,6 +339,8 @@ TASKS: dict[str, TaskProfile] = {
         summary=dnms_summary,
     ),
     "spikegym/SpikePatterns-v0": TaskProfile(
+        # test episodes are seeded one by one: each must draw its template, not restart the alternation at 0
+        eval_env_kwargs={"template_order": "random"},
         episode_metrics=("correct", "output_spikes", "template"),
         curve_metric="correct",
         probe_options=[{"template": 0}, {"template": 1}],
@@ -346,6 +348,7 @@ TASKS: dict[str, TaskProfile] = {
         summary=spike_patterns_summary,
     ),
     "spikegym/SpokenDigits-v0": TaskProfile(
+        eval_env_kwargs={"order": "random"},  # as SpikePatterns: each seeded test episode draws its digit
         episode_metrics=("correct", "output_spikes", "digit"),
         curve_metric="correct",
         probe_options=[{"digit": 1}, {"digit": 2}],

@@ -5,6 +5,12 @@ batch-first tensors, leading dimension B = independent networks), with parameter
 carrying the paper's symbols and units. Rules in ``agents/<rule>.py`` compose these parts.
 """
 
+from agents.core.liquid import (
+    MAASS2002_CONNECTION_PROBABILITY,
+    column_connection_probability,
+    column_layout,
+    grid_positions,
+)
 from agents.core.modulators import (
     DopamineParameters,
     RewardKernelParameters,
@@ -68,6 +74,7 @@ from agents.core.traces import (
 __all__ = [
     "IZHIKEVICH_FAST_SPIKING",
     "IZHIKEVICH_REGULAR_SPIKING",
+    "MAASS2002_CONNECTION_PROBABILITY",
     "AlphaState",
     "BatchGenerators",
     "CondLIFParameters",
@@ -87,6 +94,8 @@ __all__ = [
     "RewardKernelState",
     "alpha_init",
     "alpha_step",
+    "column_connection_probability",
+    "column_layout",
     "cond_lif_init",
     "cond_lif_step",
     "decay_factor",
@@ -99,6 +108,7 @@ __all__ = [
     "dynamic_synapse_spike",
     "eligibility_decay",
     "fixed_fanout_connectivity",
+    "grid_positions",
     "incoming_index",
     "izhikevich_init",
     "izhikevich_parameters",

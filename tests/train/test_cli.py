@@ -1,5 +1,6 @@
 """Every CLI command, run as a user runs it (subprocess, tiny budgets), and its errors."""
 
+import csv
 import json
 import os
 import re
@@ -300,3 +301,12 @@ def test_force_clears_the_earlier_runs_files(tmp_path):
     assert not (out / "evaluations.csv").exists()  # this run did not evaluate: no stale file is left
     assert (out / "notes.txt").read_text() == "mine\n"  # files run does not write are never touched
     assert (out / "metrics.csv").read_text().startswith("seed,episode")
+
+
+def test_eval_takes_env_arguments_over_the_runs(run_dir, tmp_path):
+    cli("eval", str(run_dir), "--episodes", "1", "--out", str(tmp_path / "run"))
+    cli("eval", str(run_dir), "--episodes", "1", "--env-kwargs", '{"target": 0.5}', "--out", str(tmp_path / "a"))
+    as_run, half = ([float(r["return"]) for r in csv.DictReader(open(tmp_path / d / "eval.csv"))] for d in ("run", "a"))
+    assert as_run != half  # the same episodes with targets of +-0.5 instead of +-0.98
+    proc = cli("eval", str(run_dir), "--env-kwargs", '{"nope": 1}', "--out", str(tmp_path / "b"), check=False)
+    assert proc.returncode == 2 and "bad --env-kwargs" in proc.stderr
