@@ -204,7 +204,7 @@ def headline(rows: list[dict[str, Any]], profile: TaskProfile) -> dict[str, Any]
     matrices = {
         m: metric_matrix(rows, m)[1]
         for m in profile.episode_metrics
-        if m in rows[0] and isinstance(rows[0][m], (int, float))
+        if all(m in r for r in rows) and isinstance(rows[0][m], (int, float))
     }
     return profile.summary(matrices)
 

@@ -410,9 +410,10 @@ def markdown(spec: Spec, tables: list[tuple[TaskSpec, list[dict[str, Any]], dict
         f"Made by `python -m train leaderboard` from `{Path(spec.source).name}`: {spec.seeds} seeds per entrant, each "
         f"scored on {spec.score_episodes} test episodes per seed (unless a task says) by the evaluation protocol "
         "(SB3's `evaluate_policy`, deterministic, the task's fixed test seeds, disjoint from training). The budget is "
-        "a task's env steps per seed, the same for every entrant: a baseline trains for exactly that many, a spiking "
-        "agent for that many divided by the task's longest episode (so never more). Test return is the mean over "
-        "seeds (+- the sd across seeds); the test metric is the task's own (error, MSE, success, correct); steps to "
+        "a task's env steps per seed, the same for every entrant: a baseline trains for that many (SB3 completes "
+        "its last rollout, up to n_steps x n_envs more), a spiking agent for that many divided by the task's longest "
+        "episode (so never more). Test return is the mean over seeds (+- the sd across seeds); the test metric is "
+        "the task's own (error, MSE, success, correct); steps to "
         "criterion is the median over the seeds that reached it (how many did). "
         f"Machine: {', '.join(sorted(cpus)) or 'unknown'}; {_number(total / 60, 3)} min in all.",
         "",
