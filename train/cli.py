@@ -217,13 +217,18 @@ def prepare_out(out: Path, outputs: Sequence[str], force: bool) -> None:
     if existing and not force:
         raise UsageError(f"{out} already holds results ({', '.join(existing)}); choose another --out or add --force")
     if force:
-        for name in outputs:
-            target = out / name
-            if target.is_dir():
-                shutil.rmtree(target)
-            elif target.exists():
-                target.unlink()
+        remove_outputs(out, outputs)
     out.mkdir(parents=True, exist_ok=True)
+
+
+def remove_outputs(out: Path, outputs: Sequence[str]) -> None:
+    """Deletes the files and folders ``outputs`` under ``out`` that exist."""
+    for name in outputs:
+        target = out / name
+        if target.is_dir():
+            shutil.rmtree(target)
+        elif target.exists():
+            target.unlink()
 
 
 def score(agent: Agent, config: RunConfig, profile: TaskProfile) -> dict[str, Any]:

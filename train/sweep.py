@@ -50,7 +50,6 @@ import itertools
 import json
 import math
 import os
-import shutil
 import socket
 import statistics
 import sys
@@ -67,7 +66,7 @@ import yaml
 from tqdm.auto import tqdm
 
 from agents import agent_classes
-from train.cli import ProgressCallback, UsageError, run_experiment
+from train.cli import ProgressCallback, UsageError, remove_outputs, run_experiment
 from train.config import RunConfig
 
 SWEEP_DIR = Path(__file__).parent / "sweeps"
@@ -618,12 +617,7 @@ def prepare_sweep_dir(sweep_dir: Path, grid: Grid, force: bool) -> None:
             "or add --force to replace them"
         )
     if force:
-        for name in SWEEP_OUTPUTS:
-            target = sweep_dir / name
-            if target.is_dir():
-                shutil.rmtree(target)
-            elif target.exists():
-                target.unlink()
+        remove_outputs(sweep_dir, SWEEP_OUTPUTS)
     sweep_dir.mkdir(parents=True, exist_ok=True)
     saved.write_text(yaml.safe_dump(grid.to_dict(), sort_keys=False))
 
