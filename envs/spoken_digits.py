@@ -2,20 +2,14 @@
 
 from __future__ import annotations
 
-import inspect
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-import gymnasium as gym
 import numpy as np
-from gymnasium import spaces
-from gymnasium.vector import AutoresetMode, VectorEnv
-from gymnasium.vector.utils import batch_space
 
-from envs.rendering import INK, MUTED, Canvas, CanvasEnv, Epoch, Trace, draw_panel, draw_time_axis
-from envs.spike_patterns import alpha_kernel, readout_spikes
+from envs.readout_trial import ReadoutTask, ReadoutTrialEnv, ReadoutTrialVectorEnv
+from envs.rendering import INK, MUTED, Canvas, Epoch, Trace, draw_panel, draw_time_axis
 from envs.spoken_digits_data import DIGITS, load_spoken_digits
-from envs.vector import CopyGenerators, reset_seeds
 
 __all__ = ["SpokenDigitsEnv", "SpokenDigitsVectorEnv"]
 
@@ -26,8 +20,10 @@ WORDS = {1: "one", 2: "two"}
 _UTTERANCES_PER_SPEAKER = 50  # FSDD: utterance indices 0-49 per speaker and digit
 
 
-class _SpokenDigitsTask:
-    """The task itself, shared by the single and the vectorised env: the split, the inputs, the reward pulse."""
+class _SpokenDigitsTask(ReadoutTask):
+    """The task itself, shared by the single and the vectorised env: the split's recordings (the stimuli)."""
+
+    name = "SpokenDigits"
 
     def __init__(
         self,
@@ -50,8 +46,7 @@ class _SpokenDigitsTask:
         problems = []
         if dt_ms <= 0 or trial_ms <= 0 or onset_ms < 0:
             problems.append("need dt_ms > 0, trial_ms > 0 and onset_ms >= 0")
-        if reward_tau_ms <= 0 or reward_delay_ms < 0:
-            problems.append("reward_tau_ms must be > 0 and reward_delay_ms >= 0")
+        problems += self.reward_problems(reward_delay_ms, reward_tau_ms)
         if target_digit not in DIGITS:
             problems.append(f"target_digit must be 1 or 2, got {target_digit!r}")
         if split not in SPLITS:
@@ -86,11 +81,8 @@ class _SpokenDigitsTask:
         self.utterance = data.utterance[recordings].astype(np.int64)
         self.duration_ms = data.duration_ms[recordings].astype(np.float64)
         self.by_digit = {digit: np.flatnonzero(self.digit == digit) for digit in DIGITS}
-        self.n_channels = data.n_channels
+        self._set_timing(data.n_channels, trial_ms, dt_ms, reward_delay_ms, reward_tau_ms)
         self.channel_cf_hz = data.channel_cf_hz
-        self.dt_ms = float(dt_ms)
-        self.dt = self.dt_ms / 1000.0
-        self.n_steps = round(trial_ms / dt_ms)
         self.onset_ms = float(onset_ms)
         self.target_digit = int(target_digit)
         self.order = order
@@ -106,10 +98,6 @@ class _SpokenDigitsTask:
             times_ms, channels = data.spikes(int(r))
             steps = np.floor((onset_ms + times_ms.astype(np.float64)) / dt_ms).astype(np.int64)
             self.spike_steps.append((steps, channels.astype(np.int64)))
-        # One readout spike's reward pulse, its value at each step after the spike: the delayed alpha kernel.
-        self.pulse = alpha_kernel(
-            (np.arange(self.n_steps) * self.dt_ms - reward_delay_ms) / 1000.0, reward_tau_ms / 1000.0
-        )
 
     def __len__(self) -> int:
         return len(self.digit)
@@ -118,17 +106,14 @@ class _SpokenDigitsTask:
         """The recording's FSDD file name, ``{digit}_{speaker}_{utterance}``."""
         return f"{self.digit[k]}_{self.speaker[k]}_{self.utterance[k]}"
 
-    def spaces(self) -> tuple[spaces.MultiBinary, spaces.MultiBinary]:
-        return spaces.MultiBinary(self.n_channels), spaces.MultiBinary(1)
-
-    def next_recording(self, cycle: int, rng: np.random.Generator) -> int:
+    def next_stimulus(self, cycle: int, rng: np.random.Generator) -> int:
         """The next trial's recording: digits 1, 2, 1, ... with a random utterance of the digit, or any at random."""
         if self.order == "alternate":
             candidates = self.by_digit[DIGITS[cycle % 2]]
             return int(candidates[rng.integers(len(candidates))])
         return int(rng.integers(len(self)))
 
-    def forced_recording(self, options: Mapping[str, Any] | None, rng: np.random.Generator) -> int | None:
+    def forced_stimulus(self, options: Mapping[str, Any] | None, rng: np.random.Generator) -> int | None:
         """The recording ``reset(options=...)`` asks for: ``digit`` (a random utterance of it), ``index`` (the
         index-th recording of the split, or of the digit's recordings when ``digit`` is given), both, or None."""
         if not options:
@@ -147,23 +132,18 @@ class _SpokenDigitsTask:
         return int(candidates[int(index)])
 
     def fill_inputs(self, k: int, inputs: np.ndarray) -> None:
-        """Write recording k's trial raster into ``inputs`` (shape ``(n_steps, n_channels)``)."""
         inputs[:] = 0
         steps, channels = self.spike_steps[k]
         inputs[steps, channels] = 1
 
-    def sign(self, k: int) -> float:
-        return 1.0 if self.digit[k] == self.target_digit else -1.0
-
-    def correct(self, k: int, output_spikes: int) -> bool:
-        """Fired for the target digit, or stayed silent for the other."""
-        return bool((output_spikes > 0) == (self.digit[k] == self.target_digit))
+    def is_target(self, k: int) -> bool:
+        return bool(self.digit[k] == self.target_digit)
 
     def labels(self, k: int) -> dict[str, Any]:
         return {"digit": int(self.digit[k]), "speaker": self.speaker[k], "utterance": int(self.utterance[k])}
 
 
-class SpokenDigitsEnv(CanvasEnv, gym.Env[np.ndarray, np.ndarray]):
+class SpokenDigitsEnv(ReadoutTrialEnv):
     """
     ## Description
 
@@ -250,8 +230,6 @@ class SpokenDigitsEnv(CanvasEnv, gym.Env[np.ndarray, np.ndarray]):
     * v0: Initial version.
     """
 
-    metadata = {"render_modes": ["human", "rgb_array"], "render_fps": 30}  # noqa: RUF012
-
     def __init__(
         self,
         render_mode: str | None = None,
@@ -269,81 +247,28 @@ class SpokenDigitsEnv(CanvasEnv, gym.Env[np.ndarray, np.ndarray]):
         order: str = "alternate",
         dt_ms: float = 1.0,
     ) -> None:
-        self._init_rendering(render_mode)
-        self._task = task = _SpokenDigitsTask(
-            trial_ms,
-            onset_ms,
-            reward_delay_ms,
-            reward_tau_ms,
-            target_digit,
-            split,
-            split_by,
-            test_utterances,
-            test_speakers,
-            speakers,
-            order,
-            dt_ms,
+        task = _SpokenDigitsTask(
+            trial_ms=trial_ms,
+            onset_ms=onset_ms,
+            reward_delay_ms=reward_delay_ms,
+            reward_tau_ms=reward_tau_ms,
+            target_digit=target_digit,
+            split=split,
+            split_by=split_by,
+            test_utterances=test_utterances,
+            test_speakers=test_speakers,
+            speakers=speakers,
+            order=order,
+            dt_ms=dt_ms,
         )
-        self.n_channels, self.dt_ms, self.dt, self.n_steps = task.n_channels, task.dt_ms, task.dt, task.n_steps
+        super().__init__(render_mode, task)
         self.target_digit, self.order, self.n_recordings = task.target_digit, task.order, len(task)
-        self.observation_space, self.action_space = task.spaces()
-        self._recording = 0
-        self._cycle = 0
-        self._step = 0
-        self._inputs = np.zeros((self.n_steps, self.n_channels), dtype=np.int8)
-        self._reward_signal = np.zeros(self.n_steps)
-        self._output = np.zeros(self.n_steps, dtype=bool)
-
-    def reset(self, *, seed: int | None = None, options: Mapping[str, Any] | None = None) -> tuple[np.ndarray, dict]:
-        seeded = seed is not None
-        super().reset(seed=seed)
-        if seeded:
-            self._cycle = 0
-        forced = self._task.forced_recording(options, self.np_random)
-        if forced is not None:
-            self._recording = forced
-        else:
-            self._recording = self._task.next_recording(self._cycle, self.np_random)
-            self._cycle += 1
-        self._task.fill_inputs(self._recording, self._inputs)
-        self._reward_signal[:] = 0.0
-        self._output[:] = False
-        self._step = 0
-        self._started = True
-        if self.render_mode == "human":
-            self._render_frame()
-        return self._inputs[0].copy(), self._info()
-
-    def step(self, action: np.ndarray) -> tuple[np.ndarray, float, bool, bool, dict[str, Any]]:
-        if not self._started:
-            raise RuntimeError("SpokenDigitsEnv.step() called before reset(); call reset() first.")
-        spike = readout_spikes(action, (1,))[0]
-        t = self._step
-        info = self._info()
-        if spike:
-            self._output[t] = True
-            self._reward_signal[t:] += self._task.sign(self._recording) * self._task.pulse[: self.n_steps - t]
-        reward = float(self._reward_signal[t])
-        self._step += 1
-        terminated = self._step == self.n_steps
-        if terminated:
-            fired = int(self._output.sum())
-            info.update(output_spikes=fired, correct=self._task.correct(self._recording, fired))
-            observation = np.zeros(self.n_channels, dtype=np.int8)
-        else:
-            observation = self._inputs[self._step].copy()
-        if self.render_mode == "human" and (terminated or self._step % 100 == 0):
-            self._render_frame()
-        return observation, reward, terminated, False, info
-
-    def _info(self) -> dict[str, Any]:
-        return {**self._task.labels(self._recording), "t_ms": self._step * self.dt_ms}
 
     def _draw(self, canvas: Canvas) -> None:
         surface = canvas.surface
         import pygame  # already imported by Canvas.begin()
 
-        task, k = self._task, self._recording
+        task, k = self._task, self._stimulus
         duration = self.n_steps * self.dt_ms
         rewarded = task.digit[k] == self.target_digit
         canvas.text(
@@ -393,13 +318,7 @@ class SpokenDigitsEnv(CanvasEnv, gym.Env[np.ndarray, np.ndarray]):
         draw_time_axis(canvas, rect, duration_ms=duration, tick_ms=250.0)
 
 
-def _task_arguments() -> dict[str, Any]:
-    """The task's arguments and their defaults, from :class:`SpokenDigitsEnv`'s signature (one source)."""
-    parameters = inspect.signature(SpokenDigitsEnv.__init__).parameters.values()
-    return {p.name: p.default for p in parameters if p.kind is inspect.Parameter.KEYWORD_ONLY}
-
-
-class SpokenDigitsVectorEnv(VectorEnv):
+class SpokenDigitsVectorEnv(ReadoutTrialVectorEnv):
     """``num_envs`` copies of :class:`SpokenDigitsEnv` stepped as arrays (the env's ``vector_entry_point``).
 
     Same arguments as the single env; every copy plays its own trials from its own generator (sub-env i is
@@ -409,121 +328,10 @@ class SpokenDigitsVectorEnv(VectorEnv):
     ``final_info``). Reset options apply to every copy. No rendering: render one copy with the single env.
     """
 
-    metadata = {"render_modes": [], "autoreset_mode": AutoresetMode.SAME_STEP}  # noqa: RUF012
+    task_class = _SpokenDigitsTask
+    single_env = SpokenDigitsEnv
 
-    def __init__(
-        self,
-        num_envs: int = 1,
-        *,
-        autoreset_mode: AutoresetMode | str = AutoresetMode.SAME_STEP,
-        render_mode: str | None = None,
-        **task_kwargs: Any,
-    ) -> None:
-        if AutoresetMode(autoreset_mode) != AutoresetMode.SAME_STEP:
-            raise ValueError(
-                "SpokenDigitsVectorEnv supports autoreset_mode=AutoresetMode.SAME_STEP only; "
-                "use gym.make_vec(..., vectorization_mode='sync') for the other modes."
-            )
-        if render_mode is not None:
-            raise ValueError("SpokenDigitsVectorEnv does not render; render one copy with gym.make(...).")
-        if int(num_envs) != num_envs or num_envs < 1:
-            raise ValueError(f"num_envs must be a positive integer, got {num_envs!r}")
-        defaults = _task_arguments()
-        unknown = sorted(set(task_kwargs) - set(defaults))
-        if unknown:
-            raise TypeError(f"unknown SpokenDigits argument(s) {unknown}; valid: {sorted(defaults)}")
-        self._task = task = _SpokenDigitsTask(**{**defaults, **task_kwargs})
-        self.num_envs = n = int(num_envs)
-        self.dt_ms, self.dt, self.n_steps, self.n_recordings = task.dt_ms, task.dt, task.n_steps, len(task)
-        self.single_observation_space, self.single_action_space = task.spaces()
-        self.observation_space = batch_space(self.single_observation_space, n)
-        self.action_space = batch_space(self.single_action_space, n)
-        self._rngs = CopyGenerators(n)
-        self._all = np.ones(n, dtype=bool)
-        self._cycle = np.zeros(n, dtype=np.int64)
-        self._recording = np.zeros(n, dtype=np.int64)
-        self._signs = np.zeros(n)
-        self._step = 0
-        self._inputs = np.zeros((n, task.n_steps, task.n_channels), dtype=np.int8)
-        self._signal = np.zeros((n, task.n_steps))
-        self._output = np.zeros((n, task.n_steps), dtype=bool)
-        self._started = False
-
-    def reset(
-        self, *, seed: int | Sequence[int | None] | None = None, options: Mapping[str, Any] | None = None
-    ) -> tuple[np.ndarray, dict[str, Any]]:
-        seeds = reset_seeds(seed, self.num_envs)
-        self._rngs.seed(seeds, self._all)
-        self._cycle[[s is not None for s in seeds]] = 0
-        self._start_trials(options)
-        self._started = True
-        return self._observations(), self._info(np.zeros(self.num_envs))
-
-    def step(self, actions: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, dict[str, Any]]:
-        if not self._started:
-            raise RuntimeError("SpokenDigitsVectorEnv.step() called before reset(); call reset() first.")
-        n = self.num_envs
-        spikes = readout_spikes(actions, (n, 1))
-        t = self._step
-        for i in np.flatnonzero(spikes):  # a few readout spikes per trial: add their pulses row by row
-            self._output[i, t] = True
-            self._signal[i, t:] += self._signs[i] * self._task.pulse[: self.n_steps - t]
-        rewards = self._signal[:, t].copy()
-        info = self._info(np.full(n, t * self.dt_ms))
-        self._step += 1
-        truncated = np.zeros(n, dtype=bool)
-        if self._step < self.n_steps:
-            return self._observations(), rewards, np.zeros(n, dtype=bool), truncated, info
-        fired = self._output.sum(axis=1)
-        final = {
-            **info,
-            "output_spikes": fired,
-            "_output_spikes": self._all.copy(),
-            "correct": np.array(
-                [self._task.correct(int(k), int(f)) for k, f in zip(self._recording, fired, strict=True)]
-            ),
-            "_correct": self._all.copy(),
-        }
-        final_obs = np.empty(n, dtype=object)
-        for i in range(n):
-            final_obs[i] = np.zeros(self._task.n_channels, dtype=np.int8)
-        self._start_trials(None)
-        info = {
-            **self._info(np.zeros(n)),
-            "final_obs": final_obs,
-            "_final_obs": self._all.copy(),
-            "final_info": final,
-            "_final_info": self._all.copy(),
-        }
-        return self._observations(), rewards, self._all.copy(), truncated, info
-
-    def _start_trials(self, options: Mapping[str, Any] | None) -> None:
-        for i in range(self.num_envs):
-            forced = self._task.forced_recording(options, self._rngs[i])
-            if forced is not None:
-                self._recording[i] = forced
-            else:
-                self._recording[i] = self._task.next_recording(int(self._cycle[i]), self._rngs[i])
-                self._cycle[i] += 1
-            self._task.fill_inputs(int(self._recording[i]), self._inputs[i])
-        self._signs = np.array([self._task.sign(int(k)) for k in self._recording])
-        self._step = 0
-        self._signal[:] = 0.0
-        self._output[:] = False
-
-    def _observations(self) -> np.ndarray:
-        if self._step == self.n_steps:
-            return np.zeros((self.num_envs, self._task.n_channels), dtype=np.int8)
-        return self._inputs[:, self._step].copy()
-
-    def _info(self, t_ms: np.ndarray) -> dict[str, Any]:
-        labels = [self._task.labels(int(k)) for k in self._recording]
-        speaker = np.empty(self.num_envs, dtype=object)
-        speaker[:] = [label["speaker"] for label in labels]
-        info = {
-            "digit": np.array([label["digit"] for label in labels], dtype=np.int64),
-            "speaker": speaker,
-            "utterance": np.array([label["utterance"] for label in labels], dtype=np.int64),
-            "t_ms": np.asarray(t_ms, dtype=np.float64),
-        }
-        return info | {f"_{key}": self._all.copy() for key in list(info)}
+    @property
+    def n_recordings(self) -> int:
+        """The recordings of the split; ``reset(options={"index": k})`` plays the k-th."""
+        return len(self._task)
