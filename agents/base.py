@@ -242,6 +242,11 @@ class Agent:
         the before/after weight distribution; None for rules that do not say."""
         return None
 
+    def hidden_spikes(self) -> np.ndarray | None:
+        """(B, N) bool, the spikes of the networks' hidden neurons in the step just taken (a liquid's, a recurrent
+        network's), which the rollout loop records for rasters; None for agents with none to show."""
+        return None
+
     def select_networks(self, indices: Sequence[int]) -> dict[str, Any]:
         """A state dict holding only the networks ``indices`` (load it into an agent built with their seeds)."""
         state = self.state_dict()

@@ -41,9 +41,13 @@ U, D, F (the means of sim 1, without its heterogeneity, so a neuron's synapses o
 short-term state), weights w_liquid (E -> E), ``liquid_ei_scale`` w_liquid (E -> I), and
 ``inhibitory_scale`` x ``ie_scale`` / ``ii_scale`` x w_liquid (I -> E / I -> I) as in sim 1. Each input
 channel drives each liquid neuron with probability ``input_connection_probability`` through a static synapse
-of weight w_input. compsim5's ``LiquidModel400`` is not in the published scripts: these weights, the input
-wiring and the liquid's background level are chosen here (see the preset). As in compsim5, which simulated
-the liquid's response to each utterance from a reset state, a reset starts the liquid afresh.
+of weight w_input. compsim5's own ``LiquidModel400`` (ModelDB 116837) differs: it wires its 540 neurons at random
+with C = 0.1 for every pair type (no distance), through static current synapses (PSP 3.3 x 0.0385 of its 6-mV
+threshold gap, x -12 for inhibition), background at 0.4 of Destexhe's, each of 20 input channels into one
+3 x 3 x 3 block; this column is Maass et al.'s instead, and its weights, input wiring and background are chosen
+here by measurement (see the preset). compsim5's readout (``ReadoutModel``) weighs its plastic synapses with
+Wscale 0.06 for 5-ms synapses and starts them at N(0.5, 0.1) w_max within [0.3, 0.7] w_max. As in compsim5, which
+simulated the liquid's response to each utterance from a reset state, a reset starts the liquid afresh.
 """
 
 from __future__ import annotations
@@ -289,7 +293,8 @@ PRESETS: dict[str, RSTDPConfig] = {
     ),
     # Computer simulation 5 (ModelDB compsim5): the readout of compsim4 (3-ms synapses weighed for 5 ms, its
     # background at 0.2 of Destexhe's) reads the excitatory neurons of the liquid, mu = 0.0008 (compsim5's values).
-    # LiquidModel400 is not published; set by measurement here: each channel drives 10% of the liquid with a PSP of
+    # The liquid is set by measurement here (compsim5's LiquidModel400 is another liquid, see the module docstring):
+    # each channel drives 10% of the liquid with a PSP of
     # 0.15 (V_th - V_rest), so the liquid fires ~6-10 Hz while an utterance plays and is silent ~100 ms after it
     # (with 20% / 0.2 it fired ~40 Hz, every neuron alike, and the readout did not separate the digits); the
     # readout's psp_fraction 0.1 gives it ~10-15 spikes per trial before learning. eta: at 300 (compsim4's) one
@@ -531,23 +536,22 @@ class RSTDPAgent(Agent):
     def _act_liquid(self, obs: Tensor) -> Tensor:
         """One ms of the liquid: the input's spikes and the liquid's spikes of the last step (1-ms delays)
         arrive, ``g_b += sum_a w_ab u_a r_a`` per synapse type, the neurons integrate; returns the excitatory
-        neurons' spikes, the readout's input."""
+        neurons' spikes, the readout's input. Event-driven: only the rows of the neurons that spiked are read."""
         n_e = self.n_e
         hit = self.liquid_spikes[:, :, None].expand(-1, -1, 2)
         efficacy, self.liquid_synapses = dynamic_synapse_spike(
             self.liquid_synapses, hit, self.t_ms, self.liquid_synapse
         )
-        w = self.liquid_weight
         g_e = torch.bmm((obs > 0.5).to(self.dtype)[:, None, :], self.input_weight)[:, 0]
-        g_e[:, :n_e] += torch.bmm(efficacy[:, None, :n_e, 0], w[:, :n_e, :n_e])[:, 0]
-        g_e[:, n_e:] += torch.bmm(efficacy[:, None, :n_e, 1], w[:, :n_e, n_e:])[:, 0]
-        g_i = torch.cat(
-            [
-                torch.bmm(efficacy[:, None, n_e:, 0], w[:, n_e:, :n_e])[:, 0],
-                torch.bmm(efficacy[:, None, n_e:, 1], w[:, n_e:, n_e:])[:, 0],
-            ],
-            dim=1,
-        )
+        g_i = torch.zeros_like(g_e)
+        b, a = self.liquid_spikes.nonzero(as_tuple=True)
+        if b.numel():
+            rows = self.liquid_weight[b, a]  # (K, N): the spiking neurons' outgoing weights
+            u_r = efficacy[b, a]  # (K, 2): their efficacy onto E and onto I targets
+            amount = torch.cat([rows[:, :n_e] * u_r[:, :1], rows[:, n_e:] * u_r[:, 1:]], dim=1)
+            excitatory = a < n_e
+            g_e.index_add_(0, b[excitatory], amount[excitatory])
+            g_i.index_add_(0, b[~excitatory], amount[~excitatory])
         spikes, self.liquid_neurons = cond_lif_step(
             g_e,
             g_i,
@@ -756,6 +760,14 @@ class RSTDPAgent(Agent):
             "excitatory_rate_hz": ((rates[:, : self.n_e].sum(1) - reinforced) / (self.n_e - 1)).cpu().numpy(),
             "inhibitory_rate_hz": rates[:, self.n_e :].mean(1).cpu().numpy(),
         }
+
+    def hidden_spikes(self) -> np.ndarray | None:
+        """The liquid's neurons (excitatory first) or the recurrent network's, this step; None for the readout."""
+        if self.config.network == "liquid":
+            return self.liquid_spikes.cpu().numpy()
+        if self.config.network == "recurrent":
+            return self.spikes.cpu().numpy()
+        return None
 
     def _rates_since_last_call(self) -> Tensor:
         """(B, N) firing rates (Hz) of the network's neurons since the previous call (the rollout samples

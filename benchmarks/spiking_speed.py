@@ -6,6 +6,8 @@
   own virtualenv.
 * R-STDP (Legenstein 2008, computer simulation 1): the 4000-neuron conductance-based network on
   spikegym/Biofeedback-v0 with event-driven eligibility traces.
+* R-STDP (Legenstein 2008, computer simulation 5): the 540-neuron liquid and its readout on
+  spikegym/SpokenDigits-v0, 2.5-s trials, B networks batched.
 
 Everything runs through the real rollout loop, learning on.
 
@@ -40,15 +42,25 @@ from train.loop import rollout  # noqa: E402
 PEER = ROOT.parent / "shared" / "peers" / "brian2_izh_dastdp.py"
 
 
-def spikegym_wall_per_sim_s(task: str, agent: str, config: dict, batch: int, sim_s: float, device: str) -> float:
-    env = make_env(task, batch, {"duration_s": sim_s})
+def spikegym_wall_per_sim_s(
+    task: str, agent: str, config: dict, batch: int, sim_s: float, device: str, trials: bool = False
+) -> float:
+    """Wall seconds per simulated second of one rollout, learning on: one episode of ``sim_s`` or, for a trial
+    task (``trials``), as many of its trials as fill ``sim_s``."""
+    env = make_env(task, batch, {} if trials else {"duration_s": sim_s})
+    episodes = round(sim_s / env_duration_s(env)) if trials else 1
     learner = make_agent(agent, env, seeds=range(batch), device=device, config=config)
     start = time.perf_counter()
-    rollout(env, learner, 1, seed=0)
+    rollout(env, learner, episodes, seed=0)
     if device == "cuda":
         torch.cuda.synchronize()
     env.close()
-    return (time.perf_counter() - start) / sim_s
+    return (time.perf_counter() - start) / (episodes * env_duration_s(env) if trials else sim_s)
+
+
+def env_duration_s(env) -> float:
+    """A trial task's trial length in seconds."""
+    return env.n_steps * env.dt_ms / 1000.0
 
 
 def brian2_wall_per_sim_s(python: str, device: str, sim_s: float) -> float:
@@ -72,6 +84,9 @@ def main() -> None:
     parser.add_argument("--device", default="cpu")
     parser.add_argument("--brian2-python", help="python of a virtualenv with brian2 (see ../shared/peers)")
     parser.add_argument("--skip-biofeedback", action="store_true")
+    parser.add_argument("--liquid-sim", type=float, default=5.0, help="simulated seconds of spoken-digit trials")
+    parser.add_argument("--liquid-batch", type=int, default=5, help="liquid networks per run")
+    parser.add_argument("--skip-liquid", action="store_true")
     parser.add_argument("--json", help="also write the raw numbers here")
     args = parser.parse_args()
     torch.set_num_threads(args.threads)
@@ -107,6 +122,27 @@ def main() -> None:
             for _ in range(args.repeats)
         ]
         runs.append((f"spikegym rstdp, 4000 conductance LIF neurons ({args.device}, {args.threads} thread)", 1, times))
+
+    if not args.skip_liquid:
+        times = [
+            spikegym_wall_per_sim_s(
+                "spikegym/SpokenDigits-v0",
+                "rstdp",
+                {"preset": "legenstein2008-spoken-digits"},
+                args.liquid_batch,
+                args.liquid_sim,
+                args.device,
+                trials=True,
+            )
+            for _ in range(args.repeats)
+        ]
+        runs.append(
+            (
+                f"spikegym rstdp, 540-neuron liquid + readout ({args.device}, {args.threads} thread)",
+                args.liquid_batch,
+                times,
+            )
+        )
 
     print(f"machine: {platform.processor() or platform.machine()}, torch {torch.__version__}")
     print("| implementation | B | wall s per simulated s | network-s per wall s |")

@@ -110,7 +110,8 @@ def build_agent(config: RunConfig, env: gym.vector.VectorEnv) -> Agent:
 
 
 def probe(agent: Agent, config: RunConfig, profile: TaskProfile) -> dict[str, np.ndarray]:
-    """One episode per probe condition with plasticity and exploration off; the agent is left as it was."""
+    """One episode per probe condition with plasticity and exploration off (actions, targets, observations and
+    the agent's hidden spikes where it has them, each step); the agent is left as it was."""
     saved = agent.state_dict()
     env = make_env(config.task, agent.batch_size, {**config.env_kwargs, **profile.probe_env_kwargs})
     try:
@@ -128,11 +129,8 @@ def probe(agent: Agent, config: RunConfig, profile: TaskProfile) -> dict[str, np
         agent.load_state_dict(saved)
     first = [r for r in result.episodes if r["seed"] == agent.seeds[0]]
     first.sort(key=lambda r: r["episode"])
-    return {
-        "actions": np.stack([r["actions"] for r in first]),
-        "targets": np.stack([r["targets"] for r in first]),
-        "observations": np.stack([r["observations"] for r in first]),
-    }
+    kept = ("actions", "targets", "observations", "hidden")
+    return {key: np.stack([r[key] for r in first]) for key in kept if key in first[0]}
 
 
 def evaluate(agent: Agent, config: RunConfig, episodes: int, profile: TaskProfile, seed: int) -> list[dict[str, Any]]:

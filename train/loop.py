@@ -75,7 +75,7 @@ def rollout(
         metrics: keys of the last step's info recorded in each episode's record.
         callbacks: called with each batch of finished episodes; returning False stops early.
         record_steps: keep every step's action, info target and observation in the records
-            ("actions", "targets", "observations").
+            ("actions", "targets", "observations"), and the agent's hidden spikes where it has them ("hidden").
         sample_every: every this many env steps (and at the end), record ``agent.metrics()`` per network in
             ``samples``; 0 never.
     """
@@ -119,8 +119,10 @@ def rollout(
         if record_steps:
             step_info = transition_info(info, done, batched=True)
             target = step_info.get("target", np.full((n, 1), np.nan))
+            hidden = agent.hidden_spikes()
             for i in range(n):
-                traces[i].append((np.array(action[i]), np.array(target[i]), np.array(seen[i])))
+                step_record = (np.array(action[i]), np.array(target[i]), np.array(seen[i]))
+                traces[i].append(step_record if hidden is None else (*step_record, hidden[i].copy()))
         episode_start = done
         if not done.any():
             continue
@@ -139,7 +141,7 @@ def rollout(
                         value = step_info[key][i]
                         record[key] = value.item() if isinstance(value, np.generic) else value
                 if record_steps:
-                    for k, name in enumerate(("actions", "targets", "observations")):
+                    for k, name in enumerate(("actions", "targets", "observations", "hidden")[: len(traces[i][0])]):
                         record[name] = np.stack([step[k] for step in traces[i]])
                 finished.append(record)
             done_count[i] += 1

@@ -341,21 +341,24 @@ def _continued_evaluations(config: dict[str, Any], rows: list[dict[str, Any]]) -
 
 
 def plot_spike_probes(run_dir: str | Path, out: str | Path | None = None) -> Path:
-    """One column per probe episode: the input raster, then the output spikes before and after learning."""
+    """One column per probe episode: the input raster, the hidden neurons' raster after learning (a liquid's, a
+    recurrent network's, where the agent has them), then the output spikes before and after learning."""
     run_dir = Path(run_dir)
     data = np.load(run_dir / "probes.npz", allow_pickle=False)
     names = [str(n) for n in data["names"]]
     dt_ms = float(data["dt_ms"])
     config = json.loads((run_dir / "summary.json").read_text()).get("config", {})
     has_inputs = data["after_observations"].shape[-1] > 0  # tasks run on the network's own noise have none
+    has_hidden = "after_hidden" in data
+    ratios = [3] * has_inputs + [3] * has_hidden + [2]
     fig, axes = plt.subplots(
-        2 if has_inputs else 1,
+        len(ratios),
         len(names),
-        figsize=(5.5 * len(names), 5.5 if has_inputs else 3.0),
+        figsize=(5.5 * len(names), 1.0 + 1.5 * sum(ratios) / 2),
         squeeze=False,
         sharex=True,
         layout="constrained",
-        gridspec_kw={"height_ratios": [3, 2] if has_inputs else [1]},
+        gridspec_kw={"height_ratios": ratios},
     )
     for k, name in enumerate(names):
         obs = data["after_observations"][k]
@@ -364,6 +367,12 @@ def plot_spike_probes(run_dir: str | Path, out: str | Path | None = None) -> Pat
             ax = axes[0, k]
             ax.scatter(t_in * dt_ms / 1000.0, ch, s=2, color=INPUT, linewidths=0)
             ax.set_ylabel("input channel" if k == 0 else "")
+        if has_hidden:
+            t_h, neuron = np.nonzero(data["after_hidden"][k])
+            ax = axes[int(has_inputs), k]
+            ax.scatter(t_h * dt_ms / 1000.0, neuron, s=1, color=TARGET, linewidths=0)
+            ax.set_ylim(-0.5, data["after_hidden"].shape[-1] - 0.5)
+            ax.set_ylabel("network neuron (after)" if k == 0 else "")
         axes[0, k].set_title(name, fontsize=10)
         ax = axes[-1, k]
         ticks, labels = [], []
@@ -385,6 +394,61 @@ def plot_spike_probes(run_dir: str | Path, out: str | Path | None = None) -> Pat
         ax.grid(alpha=0.2, axis="x")
     fig.suptitle(f"{config.get('agent', '')} on {config.get('task', '')}: inputs and output spikes", fontsize=11)
     return _save(fig, out, run_dir / "figures" / "outputs.png", tight=True)
+
+
+def plot_condition_counts(run_dir: str | Path, out: str | Path | None = None) -> Path:
+    """The task's count (``TaskProfile.count_metric``: the readout's spikes) per test trial of each condition, at
+    the first evaluation (before learning) and the last, all seeds pooled, each seed's mean a dot."""
+    run_dir = Path(run_dir)
+    config = json.loads((run_dir / "summary.json").read_text()).get("config", {})
+    profile = task_profile(config.get("task", ""))
+    metric = profile.count_metric
+    rows = read_metrics(run_dir / "evaluations.csv")
+    (key,) = {k for option in profile.probe_options for k in option}
+    names = {option[key]: name for option, name in zip(profile.probe_options, profile.probe_names, strict=True)}
+    first, last = min(r["after_episodes"] for r in rows), max(r["after_episodes"] for r in rows)
+    seeds = sorted({r["seed"] for r in rows})
+    fig, ax = plt.subplots(figsize=(3.2 + 2.2 * len(names), 4.2), layout="constrained")
+    ticks, labels = [], []
+    for k, (condition, name) in enumerate(names.items()):
+        for j, (when, color, label) in enumerate(((first, BEFORE, "before"), (last, AFTER, "after"))):
+            chosen = [r for r in rows if r["after_episodes"] == when and r[key] == condition]
+            x = 3 * k + j
+            counts = [float(r[metric]) for r in chosen]
+            if counts:
+                ax.boxplot(
+                    [counts],
+                    positions=[x],
+                    widths=0.6,
+                    showfliers=False,
+                    patch_artist=True,
+                    boxprops={"facecolor": color, "alpha": 0.35, "edgecolor": color},
+                    medianprops={"color": color},
+                    whiskerprops={"color": color},
+                    capprops={"color": color},
+                )
+            means = [np.mean([float(r[metric]) for r in chosen if r["seed"] == s]) for s in seeds]
+            means = [m for m in means if np.isfinite(m)]
+            ax.scatter(
+                np.full(len(means), x) + np.linspace(-0.15, 0.15, len(means)),
+                means,
+                s=18,
+                color=color,
+                zorder=3,
+                edgecolors="white",
+                linewidths=0.5,
+            )
+            ticks.append(x)
+            labels.append(f"{name}\n{label}")
+    ax.set_xticks(ticks, labels, fontsize=9)
+    ax.set_ylabel(f"{metric.replace('_', ' ')} per test trial")
+    ax.grid(alpha=0.25, axis="y")
+    ax.set_title(
+        f"{config.get('agent', '')} on {config.get('task', '')}\nbefore learning and after {int(last)} trials "
+        f"({len(seeds)} seeds; dots: seed means)",
+        fontsize=10,
+    )
+    return _save(fig, out, run_dir / "figures" / "counts.png")
 
 
 def plot_weights(run_dir: str | Path, out: str | Path | None = None) -> Path:
@@ -551,6 +615,9 @@ def plot_run(run_dir: str | Path) -> list[Path]:
         written.append(plot_samples(run_dir))
     if (run_dir / "evaluations.csv").exists() and len(read_metrics(run_dir / "evaluations.csv")) > 0:
         written.append(plot_evaluations(run_dir))
+        profile = task_profile(json.loads((run_dir / "summary.json").read_text()).get("config", {}).get("task", ""))
+        if profile.count_metric is not None:
+            written.append(plot_condition_counts(run_dir))
     config = json.loads((run_dir / "summary.json").read_text()).get("config", {})
     if config.get("agent") == "goal":
         written.append(plot_goal_curves(run_dir))

@@ -42,6 +42,9 @@ class TaskProfile:
     "control" (a closed-loop episode's actions against the expert's, before and after learning)."""
     summary: Callable[[Mapping[str, np.ndarray]], dict[str, Any]] | None = None
     """Headline figures from the per-seed metric arrays (each (n_seeds, n_episodes))."""
+    count_metric: str | None = None
+    """A per-episode count (the readout's spikes) that ``plot`` draws per condition, at the first and the last
+    evaluation (counts.png); the condition is the key of ``probe_options``, named by ``probe_names``."""
     sample_every_s: float = 0.0
     """Sample ``agent.metrics()`` every this many simulated seconds (0: never), into samples.csv."""
     sample_summary: Callable[[list[dict[str, Any]]], dict[str, Any]] | None = None
@@ -346,6 +349,7 @@ TASKS: dict[str, TaskProfile] = {
         probe_options=[{"template": 0}, {"template": 1}],
         probe_names=("template 0", "template 1"),
         summary=spike_patterns_summary,
+        count_metric="output_spikes",
     ),
     "spikegym/SpokenDigits-v0": TaskProfile(
         eval_env_kwargs={"order": "random"},  # as SpikePatterns: each seeded test episode draws its digit
@@ -353,6 +357,7 @@ TASKS: dict[str, TaskProfile] = {
         curve_metric="correct",
         probe_options=[{"digit": 1}, {"digit": 2}],
         probe_names=('"one"', '"two"'),
+        count_metric="output_spikes",
     ),
     "spikegym/Biofeedback-v0": TaskProfile(
         sample_every_s=10.0, sample_summary=biofeedback_summary, probe_env_kwargs={"duration_s": 3.0}

@@ -175,3 +175,27 @@ def test_learning_separates_two_recordings_on_a_small_budget():
     margin_on = learning_margin(True, 24, learning_rate=60.0)
     margin_off = learning_margin(False, 0)  # plasticity off: the weights stay the initial ones
     assert margin_on > margin_off + 0.5, (margin_on, margin_off)
+
+
+def test_the_rollout_records_the_liquids_spikes_for_its_raster(tmp_path):
+    from train.loop import rollout
+    from train.plots import plot_spike_probes
+
+    env = gym.make_vec("spikegym/SpokenDigits-v0", num_envs=2, vectorization_mode="vector_entry_point", trial_ms=1300)
+    agent = make_agent("rstdp", env, seeds=[0, 1], config={"preset": PRESET, "liquid_shape": [3, 3, 3]})
+    record = rollout(env, agent, 1, seed=0, train=False, record_steps=True, reset_options=[{"digit": 2}]).episodes[0]
+    assert record["hidden"].shape == (1300, 27) and record["hidden"].dtype == bool
+    assert record["hidden"][:400].any()  # the utterance drives the liquid
+    assert np.array_equal(record["hidden"][-1], agent.hidden_spikes()[agent.seeds.index(record["seed"])])
+    readout = make_agent("rstdp", env, seeds=[0, 1], config={"preset": "legenstein2008-patterns"})
+    assert readout.hidden_spikes() is None  # the readout alone has no hidden neurons
+    (tmp_path / "summary.json").write_text('{"config": {"agent": "rstdp", "task": "spikegym/SpokenDigits-v0"}}')
+    steps = {f"{when}_{key}": record[key][None] for when in ("before", "after") for key in ("actions", "observations")}
+    np.savez(
+        tmp_path / "probes.npz",
+        names=np.array(['"two"']),
+        dt_ms=np.array(1.0),
+        after_hidden=record["hidden"][None],
+        **steps,
+    )
+    assert plot_spike_probes(tmp_path).stat().st_size > 10_000

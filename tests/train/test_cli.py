@@ -141,7 +141,7 @@ def test_a_spiking_experiment_samples_and_plots_what_the_rule_learned(tmp_path):
     assert (out / "figures" / "samples.png").stat().st_size > 10_000
 
 
-def test_a_spike_pattern_run_reports_accuracy_and_plots_rasters_and_weights(tmp_path):
+def test_a_spike_pattern_run_reports_accuracy_and_plots_rasters_weights_and_counts(tmp_path):
     out = tmp_path / "patterns"
     small = {"n_channels": 20, "template_ms": 100, "onset_ms": 10, "trial_ms": 400, "reward_delay_ms": 50}
     cli(
@@ -153,7 +153,9 @@ def test_a_spike_pattern_run_reports_accuracy_and_plots_rasters_and_weights(tmp_
         "--seeds",
         "2",
         "--eval-every",
-        "0",
+        "4",
+        "--eval-episodes",
+        "3",
         "--env-kwargs",
         json.dumps(small),
         "--out",
@@ -166,7 +168,7 @@ def test_a_spike_pattern_run_reports_accuracy_and_plots_rasters_and_weights(tmp_
     assert probes["before_weights"].shape == probes["after_weights"].shape == (2, 20)
     assert probes["after_actions"].shape == (2, 400, 1) and probes["after_observations"].shape == (2, 400, 20)
     cli("plot", str(out))
-    for name in ("learning_curve", "outputs", "weights"):
+    for name in ("learning_curve", "outputs", "weights", "evaluations", "counts"):
         assert (out / "figures" / f"{name}.png").stat().st_size > 10_000
     evaluated = cli("eval", str(out / "checkpoint"), "--episodes", "2")
     assert "mean_correct" in evaluated.stdout
