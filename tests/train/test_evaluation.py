@@ -12,7 +12,8 @@ from train.config import RunConfig
 from train.evaluation import EVAL_SEED_BASE, evaluate_predictor, evaluation_seeds, score_summary
 from train.tasks import task_profile
 
-# One task per agent that the agent can run, with short episodes.
+# One task per agent that the agent can run, with short episodes (and FOLLOW's ensembles small: the protocol,
+# not the network, is under test).
 AGENT_TASKS = {
     "miconi": ("spikegym/DNMS-v0", {}),
     "goal": ("spikegym/Trajectory-v0", {}),
@@ -21,6 +22,7 @@ AGENT_TASKS = {
     "rstdp": ("spikegym/SpikePatterns-v0", {}),
     "dastdp": ("spikegym/Conditioning-v0", {}),
 }
+AGENT_CONFIGS = {"follow": {"n_input_neurons": 300, "n_neurons": 300}}
 
 
 def test_every_agent_has_a_task_here():
@@ -31,7 +33,7 @@ def test_every_agent_has_a_task_here():
 def test_evaluate_policy_scores_every_spiking_agent_and_leaves_it_as_it_was(name):
     task, env_kwargs = AGENT_TASKS[name]
     env = make_env(task, 2, env_kwargs)
-    agent = make_agent(name, env, seeds=[3, 4])
+    agent = make_agent(name, env, seeds=[3, 4], config=AGENT_CONFIGS.get(name))
     env.close()
     before = agent.state_dict()
     seeds = [evaluation_seeds(task, 2, trained_seed=s) for s in agent.seeds]
