@@ -21,7 +21,7 @@ demo: $(VENV)/.installed
 
 test: $(VENV)/.installed
 	$(VENV)/bin/ruff check envs agents train tests benchmarks
-	SDL_VIDEODRIVER=dummy $(VENV)/bin/pytest -q
+	SDL_VIDEODRIVER=dummy $(VENV)/bin/pytest -q -n auto
 
 test-slow: $(VENV)/.installed
 	SDL_VIDEODRIVER=dummy $(VENV)/bin/pytest -q -m slow
