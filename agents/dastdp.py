@@ -70,6 +70,7 @@ from agents.core import (
     izhikevich_parameters,
     izhikevich_step,
     read_input,
+    restart,
     stdp_update,
     trace_decay,
     trace_spike,
@@ -424,9 +425,7 @@ class DASTDPAgent(Agent):
 
     def _reset(self, mask: Tensor) -> None:
         fresh = izhikevich_init(self.batch_size, self.params)
-        keep = ~mask[:, None]
-        old = getattr(self, "state", fresh)
-        self.state = IzhikevichState(*(torch.where(keep, o, f) for o, f in zip(old, fresh, strict=True)))
+        self.state = restart(getattr(self, "state", None), fresh, mask)
         if not hasattr(self, "trace"):
             self.trace = torch.zeros(self.batch_size, self.n, device=self.device)
             self.buffer = delay_buffer_init(self.batch_size, self.n, self.config.max_delay_ms, device=self.device)

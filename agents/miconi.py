@@ -54,6 +54,7 @@ from agents.core import (
     RateState,
     rate_init,
     rate_step,
+    restart,
     running_mean,
 )
 from agents.core.noise import sparse_perturbations
@@ -321,9 +322,8 @@ class MiconiAgent(Agent):
         x0 = self.state.x.clone()
         x0[index] = self.generators.uniform_rows(index.tolist(), cfg.n_units, low=-r, high=r)
         fresh = rate_init(x0, self._clamp_index, self._clamp_value)
-        keep = ~mask[:, None]
-        self.state = RateState(*(torch.where(keep, old, new) for old, new in zip(self.state, fresh, strict=True)))
-        self.x_bar = torch.where(keep, self.x_bar, self.state.x)
+        self.state = restart(self.state, fresh, mask)
+        self.x_bar = torch.where(mask[:, None], self.state.x, self.x_bar)
         self._rate_view.copy_(self.state.r)
         self.eligibility.clear(mask)
         done = mask.cpu().numpy()

@@ -81,7 +81,9 @@ from agents.core import (
     cond_lif_step,
     dynamic_synapse_init,
     dynamic_synapse_spike,
+    dynamic_synapse_spike_rows,
     incoming_index,
+    restart,
     trace_decay,
     trace_spike,
 )
@@ -538,16 +540,16 @@ class RSTDPAgent(Agent):
         arrive, ``g_b += sum_a w_ab u_a r_a`` per synapse type, the neurons integrate; returns the excitatory
         neurons' spikes, the readout's input. Event-driven: only the rows of the neurons that spiked are read."""
         n_e = self.n_e
-        hit = self.liquid_spikes[:, :, None].expand(-1, -1, 2)
-        efficacy, self.liquid_synapses = dynamic_synapse_spike(
-            self.liquid_synapses, hit, self.t_ms, self.liquid_synapse
-        )
         g_e = torch.bmm((obs > 0.5).to(self.dtype)[:, None, :], self.input_weight)[:, 0]
         g_i = torch.zeros_like(g_e)
         b, a = self.liquid_spikes.nonzero(as_tuple=True)
         if b.numel():
-            rows = self.liquid_weight[b, a]  # (K, N): the spiking neurons' outgoing weights
-            u_r = efficacy[b, a]  # (K, 2): their efficacy onto E and onto I targets
+            params = DynamicSynapseParameters(
+                *(x[a] for x in (self.liquid_synapse.U, self.liquid_synapse.D_ms, self.liquid_synapse.F_ms))
+            )
+            # (K, 2): the spiking neurons' efficacies onto E and onto I targets
+            u_r = dynamic_synapse_spike_rows(self.liquid_synapses, (b, a), self.t_ms, params)
+            rows = self.liquid_weight[b, a]  # (K, N): their outgoing weights
             amount = torch.cat([rows[:, :n_e] * u_r[:, :1], rows[:, n_e:] * u_r[:, 1:]], dim=1)
             excitatory = a < n_e
             g_e.index_add_(0, b[excitatory], amount[excitatory])
@@ -611,14 +613,10 @@ class RSTDPAgent(Agent):
         if b.numel():
             M = self.conn.post.shape[2]
             rows = (b, j)
-            state = DynamicSynapseState(*(x[rows] for x in self.synapses))
             params = DynamicSynapseParameters(
                 *(x[rows] for x in (self.synapse.U, self.synapse.D_ms, self.synapse.F_ms))
             )
-            hit = torch.ones_like(state.u, dtype=torch.bool)
-            efficacy, state = dynamic_synapse_spike(state, hit, self.t_ms, params)
-            for x, new in zip(self.synapses, state, strict=True):
-                x[rows] = new
+            efficacy = dynamic_synapse_spike_rows(self.synapses, rows, self.t_ms, params)
             e = j < self.n_e  # bring the plastic weights of the spiking rows up to date
             ids = (b[e] * self.n * M + j[e] * M)[:, None] + torch.arange(self.fan_out_ee, device=self.device)
             self.eligibility.read(ids.flatten())
@@ -663,9 +661,7 @@ class RSTDPAgent(Agent):
             self._reset_liquid(mask)
         B = self.batch_size
         fresh = cond_lif_init(B, self.n_out, self.neuron, dtype=self.dtype, device=self.device)
-        keep = ~mask[:, None]
-        old = getattr(self, "neurons", fresh)
-        self.neurons = CondLIFState(*(torch.where(keep, o, f) for o, f in zip(old, fresh, strict=True)))
+        self.neurons = restart(getattr(self, "neurons", None), fresh, mask)
         if not hasattr(self, "pre_trace"):
             self.pre_trace = torch.zeros(B, self.n_pre, dtype=self.dtype, device=self.device)
             self.post_trace = torch.zeros(B, self.n_out, dtype=self.dtype, device=self.device)
@@ -683,15 +679,10 @@ class RSTDPAgent(Agent):
         liquid): neurons at rest, no spikes in flight, synapses recovered."""
         B, N = self.batch_size, self.n
         fresh = cond_lif_init(B, N, self.neuron, dtype=self.dtype, device=self.device)
-        keep = ~mask[:, None]
-        old = getattr(self, "liquid_neurons", fresh)
-        self.liquid_neurons = CondLIFState(*(torch.where(keep, o, f) for o, f in zip(old, fresh, strict=True)))
+        self.liquid_neurons = restart(getattr(self, "liquid_neurons", None), fresh, mask)
         u = self.liquid_synapse.U.expand(B, N, 2).clone()  # type: ignore[union-attr]
         synapses = DynamicSynapseState(u=u, r=torch.ones_like(u), last_spike_ms=torch.full_like(u, -math.inf))
-        old_synapses = getattr(self, "liquid_synapses", synapses)
-        self.liquid_synapses = DynamicSynapseState(
-            *(torch.where(keep[:, :, None], o, f) for o, f in zip(old_synapses, synapses, strict=True))
-        )
+        self.liquid_synapses = restart(getattr(self, "liquid_synapses", None), synapses, mask)
         if not hasattr(self, "liquid_spikes"):
             self.liquid_spikes = torch.zeros(B, N, dtype=torch.bool, device=self.device)
             self.spike_counts = torch.zeros(B, N, dtype=self.dtype, device=self.device)
@@ -712,9 +703,7 @@ class RSTDPAgent(Agent):
     def _reset_recurrent(self, mask: Tensor) -> None:
         B, N = self.batch_size, self.n
         fresh = cond_lif_init(B, N, self.neuron, dtype=self.dtype, device=self.device)
-        keep = ~mask[:, None]
-        old = getattr(self, "neurons", fresh)
-        self.neurons = CondLIFState(*(torch.where(keep, o, f) for o, f in zip(old, fresh, strict=True)))
+        self.neurons = restart(getattr(self, "neurons", None), fresh, mask)
         if not hasattr(self, "pre_trace"):
             self.pre_trace = torch.zeros(B, N, dtype=self.dtype, device=self.device)
             self.spikes = torch.zeros(B, N, dtype=torch.bool, device=self.device)

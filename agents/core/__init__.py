@@ -44,6 +44,7 @@ from agents.core.neurons import (
     rate_step,
 )
 from agents.core.noise import BatchGenerators, sparse_perturbations
+from agents.core.state import restart
 from agents.core.synapses import (
     Connectivity,
     DynamicSynapseParameters,
@@ -52,6 +53,7 @@ from agents.core.synapses import (
     deliver_spikes,
     dynamic_synapse_init,
     dynamic_synapse_spike,
+    dynamic_synapse_spike_rows,
     fixed_fanout_connectivity,
     incoming_index,
     read_input,
@@ -106,6 +108,7 @@ __all__ = [
     "dopamine_step",
     "dynamic_synapse_init",
     "dynamic_synapse_spike",
+    "dynamic_synapse_spike_rows",
     "eligibility_decay",
     "fixed_fanout_connectivity",
     "grid_positions",
@@ -119,6 +122,7 @@ __all__ = [
     "rate_init",
     "rate_step",
     "read_input",
+    "restart",
     "reward_kernel",
     "reward_kernel_init",
     "reward_kernel_step",

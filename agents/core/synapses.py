@@ -209,3 +209,17 @@ def dynamic_synapse_spike(
     last = torch.where(hit, torch.full_like(state.last_spike_ms, t_ms), state.last_spike_ms)
     efficacy = torch.where(hit, u * r, torch.zeros_like(u))
     return efficacy, DynamicSynapseState(u=u, r=r, last_spike_ms=last)
+
+
+def dynamic_synapse_spike_rows(
+    state: DynamicSynapseState, rows: tuple[Tensor, ...], t_ms: float, p: DynamicSynapseParameters
+) -> Tensor:
+    """Event-driven ``dynamic_synapse_spike``: every synapse of the state's ``rows`` (an index into its leading
+    dimensions, e.g. (network, presynaptic neuron) of the neurons that spiked) receives a spike at ``t_ms``;
+    their state is advanced in place, the others' is not touched. ``p`` holds the rows' parameters (floats, or
+    tensors of the rows' shape). Returns the rows' efficacies ``u r``."""
+    rows_state = DynamicSynapseState(*(x[rows] for x in state))
+    efficacy, new = dynamic_synapse_spike(rows_state, torch.ones_like(rows_state.u, dtype=torch.bool), t_ms, p)
+    for x, value in zip(state, new, strict=True):
+        x[rows] = value
+    return efficacy
