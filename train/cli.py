@@ -15,6 +15,7 @@ python -m train baseline --algo recurrent_ppo --task spikegym/DNMS-v0 --steps 1e
 from __future__ import annotations
 
 import argparse
+import copy
 import csv
 import json
 import shutil
@@ -38,13 +39,14 @@ from train.config import RunConfig, load_config_file, parse_json_object, preset_
 from train.evaluation import EVAL_SEED_BASE, SeededResets, evaluate_predictor, evaluation_seeds, score_summary
 from train.loop import rollout
 from train.plots import metric_matrix, plot_run
-from train.tasks import TaskProfile, task_profile
+from train.tasks import VALIDATION_SEED_BASE, TaskProfile, task_profile
 
 RESULT_FILES = ("metrics.csv", "summary.json", "checkpoint")
 RUN_OUTPUTS = (
     *RESULT_FILES,
     "config.yaml",
     "evaluations.csv",
+    "validation.csv",
     "probes.npz",
     "eval.csv",
     "eval_summary.json",
@@ -133,20 +135,25 @@ def probe(agent: Agent, config: RunConfig, profile: TaskProfile) -> dict[str, np
     return {key: np.stack([r[key] for r in first]) for key in kept if key in first[0]}
 
 
-def evaluate(agent: Agent, config: RunConfig, episodes: int, profile: TaskProfile, seed: int) -> list[dict[str, Any]]:
+def evaluate(
+    agent: Agent, config: RunConfig, episodes: int, profile: TaskProfile, seed: int, *, validation: bool = False
+) -> list[dict[str, Any]]:
     """``episodes`` episodes per network with plasticity and exploration off, on the task's evaluation env
     (``profile.eval_env_kwargs`` over the run's); each row also holds the agent's metrics before them. The agent
-    is left as it was."""
+    is left as it was. ``validation``: the task's validation episodes (``profile.validation_seeds``, else those of
+    ``seed``) instead of its test episodes."""
     if profile.task_from_seed:  # the trained task itself, not a new one
         seed = config.seed_offset
     learned = agent.metrics()
     saved = agent.state_dict()
     env_kwargs = {**config.env_kwargs, **profile.eval_env_kwargs}
     episode_seeds = None
-    if profile.eval_seeds is not None:  # the task's own list of test episodes, the same for every network
-        if episodes > len(profile.eval_seeds):
-            raise UsageError(f"{config.task} is evaluated on at most {len(profile.eval_seeds)} seeded episodes")
-        episode_seeds, seed = list(profile.eval_seeds[:episodes]), None
+    listed = profile.validation_seeds if validation else profile.eval_seeds
+    if listed is not None:  # the task's own list of test (validation) episodes, the same for every network
+        if episodes > len(listed):
+            kind = "validated" if validation else "evaluated"
+            raise UsageError(f"{config.task} is {kind} on at most {len(listed)} seeded episodes")
+        episode_seeds, seed = list(listed[:episodes]), None
     env = make_env(config.task, agent.batch_size, env_kwargs, episode_seeds=episode_seeds)
     try:
         rows = rollout(env, agent, episodes, seed=seed, train=False, metrics=profile.episode_metrics).episodes
@@ -283,19 +290,32 @@ def run_experiment(
     write_csv(out / "metrics.csv", [], columns)
     eval_columns = ["after_episodes", *columns, *agent.metrics()]
     evaluations: list[dict[str, Any]] = []
+    best: dict[str, Any] = {}  # keep_best: the agent at its best validation so far
 
     def run_evaluation(done: int) -> None:
+        offset = 0 if profile.fixed_eval_seed else done
         rows = [
             {**r, "after_episodes": done}
-            for r in evaluate(
-                agent, config, config.eval_episodes, profile, EVAL_SEED_BASE + (0 if profile.fixed_eval_seed else done)
-            )
+            for r in evaluate(agent, config, config.eval_episodes, profile, EVAL_SEED_BASE + offset)
         ]
         evaluations.extend(rows)
         write_csv(out / "evaluations.csv", rows, eval_columns, append=True)
+        if config.keep_best:
+            checked = [
+                {**r, "after_episodes": done}
+                for r in evaluate(
+                    agent, config, config.eval_episodes, profile, VALIDATION_SEED_BASE + offset, validation=True
+                )
+            ]
+            write_csv(out / "validation.csv", checked, eval_columns, append=True)
+            value = float(np.mean([r[profile.curve_metric] for r in checked]))
+            if not best or (value < best["value"] if profile.lower_is_better else value > best["value"]):
+                best.update(after_episodes=done, value=value, state=copy.deepcopy(agent.state_dict()))
 
     if config.eval_every:
         write_csv(out / "evaluations.csv", [], eval_columns)
+        if config.keep_best:
+            write_csv(out / "validation.csv", [], eval_columns)
         run_evaluation(0)  # before learning
     rows: list[dict[str, Any]] = []
     bar = tqdm(
@@ -339,6 +359,8 @@ def run_experiment(
     finally:
         bar.close()
         env.close()
+    if best:  # the run ends with the agent of its best validation: it is what is saved, probed and scored
+        agent.load_state_dict(best["state"])
     save_checkpoint(out / "checkpoint", agent, config.to_dict())
     after = probe(agent, config, profile)
     np.savez_compressed(
@@ -356,6 +378,8 @@ def run_experiment(
     summary = summarize(config, rows, profile, result.wall_s, result.steps)
     if evaluations and profile.evaluation_summary is not None:
         summary.setdefault("headline", {}).update(profile.evaluation_summary(evaluations))
+    if best:
+        summary.setdefault("headline", {})["kept_best"] = kept_best_summary(best, evaluations, profile)
     if result.samples:
         samples = [{"t_s": r["step"] * dt_ms / 1000.0, **r} for r in result.samples]
         write_csv(out / "samples.csv", samples, list(samples[0]))
@@ -368,6 +392,22 @@ def run_experiment(
         summary["score"] = scored
     (out / "summary.json").write_text(json.dumps(summary, indent=2))
     return summary
+
+
+def kept_best_summary(best: dict[str, Any], evaluations: list[dict[str, Any]], profile: TaskProfile) -> dict[str, Any]:
+    """What ``keep_best`` kept: after how many episodes, its mean validation figure, and its test evaluation there
+    (the mean of every evaluation metric over the networks' test episodes)."""
+    tested = [r for r in evaluations if r["after_episodes"] == best["after_episodes"]]
+    figures = {
+        m: round(float(np.mean([float(r[m]) for r in tested])), 4)
+        for m in ("return", *profile.episode_metrics)
+        if tested and isinstance(tested[0].get(m), (int, float, bool))
+    }
+    return {
+        "after_episodes": best["after_episodes"],
+        f"validation_mean_{profile.curve_metric}": round(best["value"], 4),
+        "test": figures,
+    }
 
 
 def print_summary(summary: dict[str, Any], out: Path) -> None:
@@ -636,6 +676,8 @@ def parser() -> argparse.ArgumentParser:
         kind = {"int": int, "str": str}.get(str(f.type).split(" ")[0], str)
         if f.name in ("env_kwargs", "agent_config"):
             run.add_argument(flag, dest=f.name, type=json_argument(flag), help=f.metadata["help"])
+        elif str(f.type) == "bool":
+            run.add_argument(flag, dest=f.name, action=argparse.BooleanOptionalAction, help=f.metadata["help"])
         else:
             run.add_argument(flag, dest=f.name, type=kind, help=f"{f.metadata['help']} (default {f.default!r})")
 

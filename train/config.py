@@ -86,6 +86,14 @@ class RunConfig(ConfigRecord):
             "evaluate_policy (train/evaluation.py; written to score.csv and summary.json); 0: none"
         },
     )
+    keep_best: bool = field(
+        default=False,
+        metadata={
+            "help": "at each evaluation also play the task's validation episodes (disjoint from its test episodes) "
+            "and end the run with the agent of the best mean validation figure, over all its networks (early "
+            "stopping): the checkpoint, the probes and the score are of that agent; needs eval_every"
+        },
+    )
     checkpoint_every: int = field(default=0, metadata={"help": "save a checkpoint every N episodes; 0: at the end"})
     threads: int = field(default=0, metadata={"help": "torch CPU threads; 0: torch's default"})
     continue_from: str = field(
@@ -111,6 +119,10 @@ class RunConfig(ConfigRecord):
             mappings=("env_kwargs", "agent_config"),
             strings=("task", "agent", "device", "description", "continue_from"),
         )
+        if not isinstance(self.keep_best, bool):
+            problems.append(f"keep_best must be true or false, got {self.keep_best!r}")
+        elif self.keep_best and not self.eval_every:
+            problems.append("keep_best chooses among the evaluations: give eval_every too")
         if problems:
             raise ValueError("bad run configuration: " + "; ".join(problems))
 

@@ -52,6 +52,9 @@ class TaskProfile:
     eval_seeds: Sequence[int] | None = None
     """Evaluations play these seeded episodes, episode k of every network with seed ``eval_seeds[k]`` (closed-loop
     tasks: the expert's reported return is on the same episodes), instead of fresh seeds from the eval base."""
+    validation_seeds: Sequence[int] | None = None
+    """The seeded episodes a run's ``keep_best`` selection is made on, disjoint from ``eval_seeds`` (a network is
+    not chosen on the episodes it is reported on); None: seeds from ``VALIDATION_SEED_BASE`` on."""
     task_from_seed: bool = False
     """The seed fixes the task (store and recall of one trajectory): probes, evaluations and renders reuse the
     training seeds instead of fresh ones."""
@@ -282,12 +285,16 @@ def forward_model_profile(test_env_kwargs: Mapping[str, Any], test_name: str) ->
 CLOSED_LOOP_TEST_SEED = 1_000_000
 """Closed-loop tasks without their own test seeds are evaluated on seeded episodes from here on (disjoint from
 training seeds, as the CLI's evaluation seeds)."""
+VALIDATION_SEED_BASE = 2_000_000
+"""Validation episodes (a run's ``keep_best``) are seeded from here on, disjoint from training and test seeds."""
 
 
 def closed_loop_profile(eval_seeds: Sequence[int]) -> TaskProfile:
     """A closed-loop control task with a shipped expert: success and who was in control per episode; evaluations
-    with the agent in control (the expert only labels) on fixed seeded episodes."""
+    with the agent in control (the expert only labels) on fixed seeded episodes, and as many validation episodes
+    from seed 2,000,000 on for ``keep_best``."""
     return TaskProfile(
+        validation_seeds=tuple(range(VALIDATION_SEED_BASE, VALIDATION_SEED_BASE + len(eval_seeds))),
         episode_metrics=("is_success", "expert_in_control"),
         eval_env_kwargs={"expert_control": 0.0},
         eval_seeds=tuple(eval_seeds),

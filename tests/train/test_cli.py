@@ -312,3 +312,49 @@ def test_eval_takes_env_arguments_over_the_runs(run_dir, tmp_path):
     assert as_run != half  # the same episodes with targets of +-0.5 instead of +-0.98
     proc = cli("eval", str(run_dir), "--env-kwargs", '{"nope": 1}', "--out", str(tmp_path / "b"), check=False)
     assert proc.returncode == 2 and "bad --env-kwargs" in proc.stderr
+
+
+def test_keep_best_ends_the_run_with_the_agent_of_its_best_validation(tmp_path):
+    """``--keep-best``: every evaluation also plays validation episodes (other seeds than the test ones); the
+    checkpoint is the agent at the evaluation with the best validation figure, which it plays again exactly."""
+    from train.checkpoint import load_checkpoint
+    from train.cli import evaluate, run_experiment
+    from train.config import RunConfig
+    from train.tasks import VALIDATION_SEED_BASE, task_profile
+
+    config = RunConfig(
+        task="spikegym/ArmReach-v0",
+        agent="goal-clone",
+        episodes=2,
+        seeds=2,
+        agent_config={"preset": "control", "n_units": 60},
+        eval_every=1,
+        eval_episodes=2,
+        keep_best=True,
+        threads=1,
+    )
+    summary = run_experiment(config, tmp_path / "run", quiet=True)
+    tests, checks = read_rows(tmp_path / "run" / "evaluations.csv"), read_rows(tmp_path / "run" / "validation.csv")
+    assert [r["after_episodes"] for r in checks] == [r["after_episodes"] for r in tests]
+    assert [r["return"] for r in checks] != [r["return"] for r in tests]  # other targets
+    mean_return = {
+        after: np.mean([float(r["return"]) for r in checks if r["after_episodes"] == after])
+        for after in dict.fromkeys(r["after_episodes"] for r in checks)
+    }
+    assert len(set(mean_return.values())) > 1, "the networks must change between evaluations for this test"
+    kept = summary["headline"]["kept_best"]
+    assert str(kept["after_episodes"]) == max(mean_return, key=mean_return.get)
+    assert kept["validation_mean_return"] == pytest.approx(max(mean_return.values()), abs=1e-4)
+    agent, run_config = load_checkpoint(tmp_path / "run")
+    replay = evaluate(
+        agent,
+        RunConfig.from_dict(run_config),
+        2,
+        task_profile(config.task),
+        VALIDATION_SEED_BASE + kept["after_episodes"],
+        validation=True,
+    )
+    played = [r for r in checks if int(r["after_episodes"]) == kept["after_episodes"]]
+    assert [float(r["return"]) for r in played] == pytest.approx([r["return"] for r in replay], abs=1e-4)
+    with pytest.raises(ValueError, match="keep_best chooses among the evaluations"):
+        RunConfig(keep_best=True)
