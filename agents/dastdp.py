@@ -67,6 +67,7 @@ from agents.core import (
     eligibility_decay,
     fixed_fanout_connectivity,
     izhikevich_init,
+    izhikevich_kernels,
     izhikevich_parameters,
     izhikevich_step,
     read_input,
@@ -142,6 +143,10 @@ class DASTDPConfig:
     """Jump of the inhibitory current of the competing groups per spike (see competing_groups)."""
     group_inhibition_tau_ms: float = 10.0
     """Decay time constant of the inhibitory current between competing groups."""
+    fused_cpu_step: bool = True
+    """On a CPU, step the network's spikes, tags, delivery, neurons and traces with the fused kernels
+    (``agents.core.izhikevich_kernels``: the same float32 arithmetic in two compiled loops, equal to the torch
+    operations to the bit); False, or CUDA: the torch operations."""
 
     def __post_init__(self) -> None:
         bad = []
@@ -321,6 +326,14 @@ class DASTDPAgent(Agent):
         self._noise = torch.zeros(B, self._noise_chunk, self.n, device=dev)
         self._noise_pos = self._noise_chunk
         self.t = 0  # ms since the networks were built (the delay ring buffer's clock)
+        self._fused = (
+            cfg.fused_cpu_step
+            and izhikevich_kernels.AVAILABLE
+            and self.device.type == "cpu"
+            and cfg.fan_out > 0
+            and self.params.a.dtype == torch.float32
+        )
+        self._views: dict[int, tuple[Tensor, np.ndarray]] = {}
         self.reset()
 
     def _choose_watched(self, k: int) -> Tensor:
@@ -345,45 +358,62 @@ class DASTDPAgent(Agent):
 
     # -- the network ---------------------------------------------------------------------------------
     def _background(self) -> Tensor:
+        """This ms's background current, (B, N)."""
+        row = self._next_background()  # first: it may draw a new chunk
+        return self._noise[:, row]
+
+    def _next_background(self) -> int:
+        """The row of ``_noise`` (B, chunk, N) that holds this ms's background current; draws the next chunk
+        when the last is used up."""
         if self._noise_pos == self._noise_chunk:
             self._noise = self.config.noise_amplitude * (self.generators.uniform(self._noise_chunk, self.n) - 0.5)
             self._noise_pos = 0
-        row = self._noise[:, self._noise_pos]
         self._noise_pos += 1
-        return row
+        return self._noise_pos - 1
 
     def _act(self, obs: Tensor, deterministic: bool) -> Tensor:
         cfg, t = self.config, self.t
-        spikes = self.state.v >= self.params.v_peak_mV  # emitted during the last ms (daspnet's `fired`)
         inputs = obs > 0.5 if cfg.input_mode == "spikes" else None  # input neurons' spikes, also of the last ms
-        if self.training:
+        if self._fused:  # the spikes, their tags, the trace set and the delivery in one compiled loop
+            spikes = self._fused_spikes_tags_and_delivery()
+            if self.training and inputs is not None:
+                self._input_stdp_before_trace_set(inputs, spikes)
+        else:
+            spikes = self.state.v >= self.params.v_peak_mV  # emitted during the last ms (daspnet's `fired`)
+            if self.training:
+                if cfg.fan_out:
+                    stdp_update(self.tag, self.trace, self.trace, spikes, self.conn, cfg.a_plus, cfg.a_minus)
+                if inputs is not None:
+                    self._input_stdp(inputs, spikes)
+            self.trace = trace_spike(self.trace, spikes, 1.0, mode="set")
             if cfg.fan_out:
-                stdp_update(self.tag, self.trace, self.trace, spikes, self.conn, cfg.a_plus, cfg.a_minus)
-            if inputs is not None:
-                self._input_stdp(inputs, spikes)
-        self.trace = trace_spike(self.trace, spikes, 1.0, mode="set")
-        if cfg.fan_out:
-            deliver_spikes(self.buffer, spikes, self.conn, t - 1)  # emitted at t - 1: a 1-ms delay acts now
+                deliver_spikes(self.buffer, spikes, self.conn, t - 1)  # emitted at t - 1: a 1-ms delay acts now
         if inputs is not None:
             self.input_trace = trace_spike(self.input_trace, inputs, 1.0, mode="set")
             b, j = inputs.nonzero(as_tuple=True)
             if b.numel():
                 slot = (t - 1 + cfg.input_delay_ms) % self.buffer.shape[1]
                 self.buffer[:, slot, : cfg.n_excitatory].index_put_((b,), self.input_weight[b, j], accumulate=True)
-        current = read_input(self.buffer, t) + self._background()
-        if cfg.competing_groups:
-            self._inhibit_competitors(current, spikes)
-        if cfg.input_mode == "stimulus":
-            b, k = (obs > 0.5).nonzero(as_tuple=True)
-            if b.numel():
-                groups = self.stimulus_groups[b, k]  # (K, group size)
-                pulse = torch.full(groups.shape, cfg.stimulus_current, dtype=current.dtype, device=current.device)
-                current.index_put_((b[:, None].expand_as(groups), groups), pulse, accumulate=True)
-        _, self.state = izhikevich_step(current, self.state, self.params)
-        self.trace = trace_decay(self.trace, cfg.trace_decay_per_ms)
+        if self._fused and not (cfg.competing_groups or cfg.input_mode == "stimulus"):
+            self._fused_neuron_step(None)  # the kernel reads the arriving input and the background itself
+        else:
+            current = read_input(self.buffer, t) + self._background()
+            if cfg.competing_groups:
+                self._inhibit_competitors(current, spikes)
+            if cfg.input_mode == "stimulus":
+                b, k = (obs > 0.5).nonzero(as_tuple=True)
+                if b.numel():
+                    groups = self.stimulus_groups[b, k]  # (K, group size)
+                    pulse = torch.full(groups.shape, cfg.stimulus_current, dtype=current.dtype, device=current.device)
+                    current.index_put_((b[:, None].expand_as(groups), groups), pulse, accumulate=True)
+            if self._fused:
+                self._fused_neuron_step(current)
+            else:
+                _, self.state = izhikevich_step(current, self.state, self.params)
+                self.trace = trace_decay(self.trace, cfg.trace_decay_per_ms)
+                self.dopamine = dopamine_step(self.dopamine, 0.0, self.dopamine_params, 1.0)
         if inputs is not None:
             self.input_trace = trace_decay(self.input_trace, cfg.trace_decay_per_ms)
-        self.dopamine = dopamine_step(self.dopamine, 0.0, self.dopamine_params, 1.0)
         if cfg.dopamine_baseline_tau_s:
             self.dopamine_mean += (self.dopamine - self.dopamine_mean) / (1000.0 * cfg.dopamine_baseline_tau_s)
         self.t += 1
@@ -400,6 +430,74 @@ class DASTDPAgent(Agent):
                 self.input_weight.add_(drive * self.input_tag).clamp_(0.0, cfg.w_max)
                 eligibility_decay(self.input_tag, cfg.tag_decay_per_update)
         return spikes.gather(1, self.watched).to(torch.int8)
+
+    def _fused_spikes_tags_and_delivery(self) -> Tensor:
+        """``izhikevich_kernels.stdp_and_deliver`` on the agent's tensors: the last ms's spikes, their tags (when
+        training), the trace set, their input scheduled; returns the spikes."""
+        cfg, conn, view = self.config, self.conn, self._view
+        self._trace_before_set = self.trace.clone() if self.training and cfg.input_mode == "spikes" else None
+        spikes = torch.empty(self.state.v.shape, dtype=torch.bool)
+        izhikevich_kernels.stdp_and_deliver(
+            view(self.state.v),
+            np.float32(self.params.v_peak_mV),
+            spikes.numpy(),
+            view(self.trace),
+            view(self.tag),
+            view(conn.post),
+            view(conn.delay_ms),
+            view(conn.weight),
+            view(conn.incoming),
+            view(conn.incoming_mask),
+            view(self.buffer),
+            self.t - 1,  # emitted at t - 1: a 1-ms delay acts now
+            np.float32(cfg.a_plus),
+            np.float32(cfg.a_minus),
+            self.training,
+        )
+        return spikes
+
+    def _view(self, tensor: Tensor) -> np.ndarray:
+        """The zero-copy numpy view of one of the agent's CPU tensors, made once per tensor object (a reset or a
+        checkpoint load replaces some tensors; their new views are made on first use)."""
+        cached = self._views.get(id(tensor))
+        if cached is None or cached[0] is not tensor:
+            cached = self._views[id(tensor)] = (tensor, tensor.numpy())
+            if len(self._views) > 64:  # forget the views of replaced tensors
+                self._views = {id(tensor): cached}
+        return cached[1]
+
+    def _input_stdp_before_trace_set(self, inputs: Tensor, spikes: Tensor) -> None:
+        """``_input_stdp`` with the network's traces as they were before the fused kernel set them."""
+        trace, self.trace = self.trace, self._trace_before_set
+        try:
+            self._input_stdp(inputs, spikes)
+        finally:
+            self.trace = trace
+
+    def _fused_neuron_step(self, current: Tensor | None) -> None:
+        """``izhikevich_kernels.izhikevich_and_trace_step``: the neurons' step with ``current`` (None: the input
+        arriving now plus the background, read by the kernel), the traces' and the dopamine's decay, in place."""
+        p, cfg, view = self.params, self.config, self._view
+        noise_pos = self._next_background() if current is None else 0
+        izhikevich_kernels.izhikevich_and_trace_step(
+            view(self.state.v),
+            view(self.state.u),
+            view(self.buffer),
+            self.t % self.buffer.shape[1],
+            view(self._noise),
+            noise_pos,
+            view(self.state.v) if current is None else current.contiguous().numpy(),
+            current is None,
+            view(p.a),
+            view(p.b),
+            view(p.c_mV),
+            view(p.d),
+            np.float32(p.v_peak_mV),
+            view(self.trace),
+            np.float32(cfg.trace_decay_per_ms),
+            view(self.dopamine),
+            np.float32(math.exp(-1.0 / self.dopamine_params.tau_d_ms)),
+        )
 
     def _inhibit_competitors(self, current: Tensor, spikes: Tensor) -> None:
         """The competing groups' inhibitory currents take the last ms's spikes of the other groups, act on

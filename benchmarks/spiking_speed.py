@@ -29,6 +29,7 @@ import sys
 import time
 from pathlib import Path
 
+import numpy as np
 import torch
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -56,6 +57,34 @@ def spikegym_wall_per_sim_s(
         torch.cuda.synchronize()
     env.close()
     return (time.perf_counter() - start) / (episodes * env_duration_s(env) if trials else sim_s)
+
+
+class IdleAgent:
+    """The least an agent can be for the rollout loop: no network, no spikes (the loop's and the env's cost)."""
+
+    training = True
+
+    def __init__(self, env) -> None:
+        self.batch_size, self.seeds = env.num_envs, list(range(env.num_envs))
+        self.action = np.zeros((env.num_envs, *env.single_action_space.shape), dtype=np.int8)
+
+    def train(self, mode: bool = True) -> IdleAgent:
+        return self
+
+    def predict(self, obs, state=None, episode_start=None, deterministic=False):
+        return self.action, None
+
+    def observe(self, *args) -> dict:
+        return {}
+
+
+def loop_floor_wall_per_sim_s(task: str, batch: int, sim_s: float) -> float:
+    """Wall seconds per simulated second of one rollout of ``task`` with ``IdleAgent``."""
+    env = make_env(task, batch, {"duration_s": sim_s})
+    start = time.perf_counter()
+    rollout(env, IdleAgent(env), 1, seed=0)
+    env.close()
+    return (time.perf_counter() - start) / sim_s
 
 
 def env_duration_s(env) -> float:
@@ -93,18 +122,24 @@ def main() -> None:
 
     runs: list[tuple[str, int, list[float]]] = []
     for batch in args.batch:
-        times = [
-            spikegym_wall_per_sim_s(
-                "spikegym/DistalReward-v0",
-                "dastdp",
-                {"preset": "izhikevich2007", "max_delay_ms": 20},
-                batch,
-                args.sim,
-                args.device,
-            )
-            for _ in range(args.repeats)
-        ]
-        runs.append((f"spikegym dastdp, 1000 Izhikevich neurons ({args.device}, {args.threads} thread)", batch, times))
+        steps = [True, False] if args.device == "cpu" else [False]  # the fused CPU kernels, then torch's operations
+        for fused in steps:
+            times = [
+                spikegym_wall_per_sim_s(
+                    "spikegym/DistalReward-v0",
+                    "dastdp",
+                    {"preset": "izhikevich2007", "max_delay_ms": 20, "fused_cpu_step": fused},
+                    batch,
+                    args.sim,
+                    args.device,
+                )
+                for _ in range(args.repeats)
+            ]
+            how = "fused kernels" if fused else "torch operations"
+            name = f"spikegym dastdp, 1000 Izhikevich neurons, {how} ({args.device}, {args.threads} thread)"
+            runs.append((name, batch, times))
+        times = [loop_floor_wall_per_sim_s("spikegym/DistalReward-v0", batch, args.sim) for _ in range(args.repeats)]
+        runs.append(("the rollout loop and the env alone (an agent that does nothing)", batch, times))
     if args.brian2_python:
         for device in ("runtime", "cpp_standalone"):
             times = [brian2_wall_per_sim_s(args.brian2_python, device, args.sim) for _ in range(args.repeats)]

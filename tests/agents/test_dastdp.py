@@ -105,3 +105,31 @@ def test_plastic_weights_are_the_excitatory_ones():
     weights = agent.plastic_weights()
     assert weights.shape == (2, SMALL["n_excitatory"] * SMALL["fan_out"])
     assert np.count_nonzero(weights == 0.0, axis=1).tolist() == [1, 1]  # the reinforced synapse starts at 0
+
+
+@pytest.mark.parametrize(
+    ("task", "config"),
+    [
+        ("spikegym/DistalReward-v0", {"preset": "izhikevich2007", **SMALL}),
+        ("spikegym/PavlovianConditioning-v0", {"preset": "izhikevich2007-pavlovian"}),  # it watches 800 neurons
+        ("spikegym/TwoChoiceConditioning-v0", {"preset": "spikey-two-choice", "fan_out": 10}),
+    ],
+)
+def test_the_fused_cpu_kernels_equal_the_torch_operations_to_the_bit(task, config):
+    """The compiled step (spikes, tags, delivery, neurons, traces, dopamine) against the torch operations on the
+    same networks and the same env episodes, rewards and task inputs included (stimulus pulses, input spikes
+    and their STDP, the competing groups' inhibition)."""
+    from train.cli import make_env
+    from train.loop import rollout
+
+    kwargs = {"duration_s": 0.6} if "Distal" in task or "Pavlovian" in task else {"game_steps": 10}
+    final = {}
+    for fused in (True, False):
+        env = make_env(task, 2, kwargs)
+        agent = make_agent("dastdp", env, seeds=[3, 4], config={**config, "fused_cpu_step": fused})
+        assert agent._fused is fused
+        rollout(env, agent, 1, seed=0)
+        final[fused] = agent.state_dict()["tensors"]
+    assert final[True].keys() == final[False].keys()
+    for key, value in final[False].items():
+        assert torch.equal(final[True][key], value), key
