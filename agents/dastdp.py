@@ -333,7 +333,10 @@ class DASTDPAgent(Agent):
             and cfg.fan_out > 0
             and self.params.a.dtype == torch.float32
         )
-        self._views: dict[int, tuple[Tensor, np.ndarray]] = {}
+        self._views_key: tuple[int, ...] = ()
+        if self._fused:  # the fused step's spikes, rewritten every ms
+            self._spikes = torch.zeros(B, self.n, dtype=torch.bool)
+            self._spikes_view = self._spikes.numpy()
         self.reset()
 
     def _choose_watched(self, k: int) -> Tensor:
@@ -434,21 +437,22 @@ class DASTDPAgent(Agent):
     def _fused_spikes_tags_and_delivery(self) -> Tensor:
         """``izhikevich_kernels.stdp_and_deliver`` on the agent's tensors: the last ms's spikes, their tags (when
         training), the trace set, their input scheduled; returns the spikes."""
-        cfg, conn, view = self.config, self.conn, self._view
+        cfg = self.config
         self._trace_before_set = self.trace.clone() if self.training and cfg.input_mode == "spikes" else None
-        spikes = torch.empty(self.state.v.shape, dtype=torch.bool)
+        v, _, trace, tag, buffer, _, _, post, delay, weight, incoming, incoming_mask, *_ = self._kernel_views()
+        spikes = self._spikes
         izhikevich_kernels.stdp_and_deliver(
-            view(self.state.v),
+            v,
             np.float32(self.params.v_peak_mV),
-            spikes.numpy(),
-            view(self.trace),
-            view(self.tag),
-            view(conn.post),
-            view(conn.delay_ms),
-            view(conn.weight),
-            view(conn.incoming),
-            view(conn.incoming_mask),
-            view(self.buffer),
+            self._spikes_view,
+            trace,
+            tag,
+            post,
+            delay,
+            weight,
+            incoming,
+            incoming_mask,
+            buffer,
             self.t - 1,  # emitted at t - 1: a 1-ms delay acts now
             np.float32(cfg.a_plus),
             np.float32(cfg.a_minus),
@@ -456,15 +460,28 @@ class DASTDPAgent(Agent):
         )
         return spikes
 
-    def _view(self, tensor: Tensor) -> np.ndarray:
-        """The zero-copy numpy view of one of the agent's CPU tensors, made once per tensor object (a reset or a
-        checkpoint load replaces some tensors; their new views are made on first use)."""
-        cached = self._views.get(id(tensor))
-        if cached is None or cached[0] is not tensor:
-            cached = self._views[id(tensor)] = (tensor, tensor.numpy())
-            if len(self._views) > 64:  # forget the views of replaced tensors
-                self._views = {id(tensor): cached}
-        return cached[1]
+    def _kernel_views(self) -> list[np.ndarray]:
+        """Zero-copy numpy views of the tensors the kernels read and write, remade only when one of the tensors
+        was replaced (a reset, a checkpoint load, a new chunk of background noise)."""
+        p = self.params
+        tensors = (
+            self.state.v,
+            self.state.u,
+            self.trace,
+            self.tag,
+            self.buffer,
+            self._noise,
+            self.dopamine,
+            *self.conn,
+            p.a,
+            p.b,
+            p.c_mV,
+            p.d,
+        )
+        key = tuple(map(id, tensors))
+        if key != self._views_key:  # the old tensors stay referenced with their key, so no id is reused meanwhile
+            self._views_key, self._views_of, self._views = key, tensors, [x.numpy() for x in tensors]
+        return self._views
 
     def _input_stdp_before_trace_set(self, inputs: Tensor, spikes: Tensor) -> None:
         """``_input_stdp`` with the network's traces as they were before the fused kernel set them."""
@@ -477,25 +494,25 @@ class DASTDPAgent(Agent):
     def _fused_neuron_step(self, current: Tensor | None) -> None:
         """``izhikevich_kernels.izhikevich_and_trace_step``: the neurons' step with ``current`` (None: the input
         arriving now plus the background, read by the kernel), the traces' and the dopamine's decay, in place."""
-        p, cfg, view = self.params, self.config, self._view
-        noise_pos = self._next_background() if current is None else 0
+        noise_pos = self._next_background() if current is None else 0  # first: it may draw a new chunk
+        v, u, trace, _, buffer, noise, dopamine, *_, a, b, c, d = self._kernel_views()
         izhikevich_kernels.izhikevich_and_trace_step(
-            view(self.state.v),
-            view(self.state.u),
-            view(self.buffer),
-            self.t % self.buffer.shape[1],
-            view(self._noise),
+            v,
+            u,
+            buffer,
+            self.t % buffer.shape[1],
+            noise,
             noise_pos,
-            view(self.state.v) if current is None else current.contiguous().numpy(),
+            v if current is None else current.contiguous().numpy(),
             current is None,
-            view(p.a),
-            view(p.b),
-            view(p.c_mV),
-            view(p.d),
-            np.float32(p.v_peak_mV),
-            view(self.trace),
-            np.float32(cfg.trace_decay_per_ms),
-            view(self.dopamine),
+            a,
+            b,
+            c,
+            d,
+            np.float32(self.params.v_peak_mV),
+            trace,
+            np.float32(self.config.trace_decay_per_ms),
+            dopamine,
             np.float32(math.exp(-1.0 / self.dopamine_params.tau_d_ms)),
         )
 
