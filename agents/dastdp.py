@@ -334,9 +334,13 @@ class DASTDPAgent(Agent):
             and self.params.a.dtype == torch.float32
         )
         self._views_key: tuple[int, ...] = ()
-        if self._fused:  # the fused step's spikes, rewritten every ms
+        if self._fused:  # the fused step's spikes, rewritten every ms, and its float32 constants
             self._spikes = torch.zeros(B, self.n, dtype=torch.bool)
             self._spikes_view = self._spikes.numpy()
+            self._v_peak = np.float32(self.params.v_peak_mV)
+            self._amplitudes = (np.float32(cfg.a_plus), np.float32(cfg.a_minus))
+            self._trace_decay = np.float32(cfg.trace_decay_per_ms)
+            self._dopamine_decay = np.float32(math.exp(-1.0 / cfg.tau_d_ms))
         self.reset()
 
     def _choose_watched(self, k: int) -> Tensor:
@@ -378,16 +382,17 @@ class DASTDPAgent(Agent):
         cfg, t = self.config, self.t
         inputs = obs > 0.5 if cfg.input_mode == "spikes" else None  # input neurons' spikes, also of the last ms
         if self._fused:  # the spikes, their tags, the trace set and the delivery in one compiled loop
+            trace_before = self.trace.clone() if self.training and inputs is not None else None
             spikes = self._fused_spikes_tags_and_delivery()
-            if self.training and inputs is not None:
-                self._input_stdp_before_trace_set(inputs, spikes)
+            if trace_before is not None:
+                self._input_stdp(inputs, spikes, trace_before)
         else:
             spikes = self.state.v >= self.params.v_peak_mV  # emitted during the last ms (daspnet's `fired`)
             if self.training:
                 if cfg.fan_out:
                     stdp_update(self.tag, self.trace, self.trace, spikes, self.conn, cfg.a_plus, cfg.a_minus)
                 if inputs is not None:
-                    self._input_stdp(inputs, spikes)
+                    self._input_stdp(inputs, spikes, self.trace)
             self.trace = trace_spike(self.trace, spikes, 1.0, mode="set")
             if cfg.fan_out:
                 deliver_spikes(self.buffer, spikes, self.conn, t - 1)  # emitted at t - 1: a 1-ms delay acts now
@@ -437,13 +442,10 @@ class DASTDPAgent(Agent):
     def _fused_spikes_tags_and_delivery(self) -> Tensor:
         """``izhikevich_kernels.stdp_and_deliver`` on the agent's tensors: the last ms's spikes, their tags (when
         training), the trace set, their input scheduled; returns the spikes."""
-        cfg = self.config
-        self._trace_before_set = self.trace.clone() if self.training and cfg.input_mode == "spikes" else None
         v, _, trace, tag, buffer, _, _, post, delay, weight, incoming, incoming_mask, *_ = self._kernel_views()
-        spikes = self._spikes
         izhikevich_kernels.stdp_and_deliver(
             v,
-            np.float32(self.params.v_peak_mV),
+            self._v_peak,
             self._spikes_view,
             trace,
             tag,
@@ -454,11 +456,10 @@ class DASTDPAgent(Agent):
             incoming_mask,
             buffer,
             self.t - 1,  # emitted at t - 1: a 1-ms delay acts now
-            np.float32(cfg.a_plus),
-            np.float32(cfg.a_minus),
+            *self._amplitudes,
             self.training,
         )
-        return spikes
+        return self._spikes
 
     def _kernel_views(self) -> list[np.ndarray]:
         """Zero-copy numpy views of the tensors the kernels read and write, remade only when one of the tensors
@@ -483,14 +484,6 @@ class DASTDPAgent(Agent):
             self._views_key, self._views_of, self._views = key, tensors, [x.numpy() for x in tensors]
         return self._views
 
-    def _input_stdp_before_trace_set(self, inputs: Tensor, spikes: Tensor) -> None:
-        """``_input_stdp`` with the network's traces as they were before the fused kernel set them."""
-        trace, self.trace = self.trace, self._trace_before_set
-        try:
-            self._input_stdp(inputs, spikes)
-        finally:
-            self.trace = trace
-
     def _fused_neuron_step(self, current: Tensor | None) -> None:
         """``izhikevich_kernels.izhikevich_and_trace_step``: the neurons' step with ``current`` (None: the input
         arriving now plus the background, read by the kernel), the traces' and the dopamine's decay, in place."""
@@ -509,11 +502,11 @@ class DASTDPAgent(Agent):
             b,
             c,
             d,
-            np.float32(self.params.v_peak_mV),
+            self._v_peak,
             trace,
-            np.float32(self.config.trace_decay_per_ms),
+            self._trace_decay,
             dopamine,
-            np.float32(math.exp(-1.0 / self.dopamine_params.tau_d_ms)),
+            self._dopamine_decay,
         )
 
     def _inhibit_competitors(self, current: Tensor, spikes: Tensor) -> None:
@@ -526,17 +519,18 @@ class DASTDPAgent(Agent):
         current[:, : groups * size].view(-1, groups, size).sub_(self.inhibitory_current[:, :, None])
         self.inhibitory_current *= math.exp(-1.0 / cfg.group_inhibition_tau_ms)
 
-    def _input_stdp(self, inputs: Tensor, spikes: Tensor) -> None:
+    def _input_stdp(self, inputs: Tensor, spikes: Tensor, trace: Tensor) -> None:
         """Izhikevich's STDP on the input synapses j -> i (dense, event-driven by spiking rows and columns):
         a spike of network neuron i tags its input synapses by A+ x_j, an input spike of j tags j's synapses by
-        -A- y_i (traces read before this step's spikes are set, as ``stdp_update`` does)."""
+        -A- y_i, with ``trace`` the network's traces y read before this step's spikes set them (as
+        ``stdp_update`` does)."""
         cfg = self.config
         b, i = spikes[:, : cfg.n_excitatory].nonzero(as_tuple=True)
         if b.numel():  # tag[b, :, i] += A+ x[b, :]
             self.input_tag.permute(0, 2, 1).index_put_((b, i), cfg.a_plus * self.input_trace[b], accumulate=True)
         b, j = inputs.nonzero(as_tuple=True)
         if b.numel():  # tag[b, j, :] -= A- y[b, :N_e]
-            self.input_tag.index_put_((b, j), -cfg.a_minus * self.trace[b, : cfg.n_excitatory], accumulate=True)
+            self.input_tag.index_put_((b, j), -cfg.a_minus * trace[b, : cfg.n_excitatory], accumulate=True)
 
     def _reset(self, mask: Tensor) -> None:
         fresh = izhikevich_init(self.batch_size, self.params)

@@ -294,19 +294,16 @@ def run_experiment(
 
     def run_evaluation(done: int) -> None:
         offset = 0 if profile.fixed_eval_seed else done
-        rows = [
-            {**r, "after_episodes": done}
-            for r in evaluate(agent, config, config.eval_episodes, profile, EVAL_SEED_BASE + offset)
-        ]
+
+        def played(seed: int, validation: bool = False) -> list[dict[str, Any]]:
+            episodes = evaluate(agent, config, config.eval_episodes, profile, seed, validation=validation)
+            return [{**r, "after_episodes": done} for r in episodes]
+
+        rows = played(EVAL_SEED_BASE + offset)
         evaluations.extend(rows)
         write_csv(out / "evaluations.csv", rows, eval_columns, append=True)
         if config.keep_best:
-            checked = [
-                {**r, "after_episodes": done}
-                for r in evaluate(
-                    agent, config, config.eval_episodes, profile, VALIDATION_SEED_BASE + offset, validation=True
-                )
-            ]
+            checked = played(VALIDATION_SEED_BASE + offset, validation=True)
             write_csv(out / "validation.csv", checked, eval_columns, append=True)
             value = float(np.mean([r[profile.curve_metric] for r in checked]))
             if not best or (value < best["value"] if profile.lower_is_better else value > best["value"]):
