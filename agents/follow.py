@@ -31,6 +31,7 @@ eps_w s^T``, O(D N) per step instead of the N^2 of the weight matrix (``weights(
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass
 from typing import Any, ClassVar
@@ -56,6 +57,10 @@ class FollowConfig:
     """N, neurons of the recurrent ensemble that predicts the state (``ratorOut``)."""
     input_radius: float = 0.2
     """Radius of the feedforward ensemble: the input range it represents (the env's observation bounds)."""
+    input_gains: tuple[float, ...] = ()
+    """Per observation dimension, the gain of the input's connection into the feedforward ensemble (Nengo's
+    ``transform``); empty: 1 for all. A controller needs it where a small part of the observation decides the
+    action: ArmReach's hand-to-target difference is a few cm in an input of radius ~1."""
     output_radius: float = 5.0
     """R, radius of the recurrent ensemble; the action is x_hat / R (set it to the env's ``output_scale``)."""
     max_rates_hz: tuple[float, float] = (200.0, 400.0)
@@ -80,6 +85,11 @@ class FollowConfig:
     """The 1-ms synapse from the filtered error into the rule (the code's ``synapse=dt``)."""
     learning_rate: float = 2e-3
     """eta of the code (the paper's eta times k): PES's rate, divided by the presynaptic ensemble's size."""
+    plastic_recurrent: bool = True
+    """Whether the recurrent weights learn (the paper: both). A controller maps the state to the action, and a
+    recurrent ensemble that represents the fed-back target learns to copy its own output (the target changes
+    little in 20 ms), which holds the output still once the feedback is off: False leaves only the
+    feedforward weights plastic."""
     learning_rate_schedule: tuple[tuple[float, float], ...] = ()
     """(learning time in s, eta) pairs: from that much learning on, eta takes that value (the README's recipe
     speeds up after 500 s: ``[[500, 0.04]]``). Learning time counts across checkpoints."""
@@ -96,7 +106,7 @@ class FollowConfig:
     """The network's step; the agent runs round(env dt / dt) steps per env step."""
 
     def __post_init__(self) -> None:
-        for name in ("max_rates_hz", "intercepts"):
+        for name in ("max_rates_hz", "intercepts", "input_gains"):
             object.__setattr__(self, name, tuple(float(v) for v in getattr(self, name)))
         schedule = tuple(sorted(tuple(float(v) for v in pair) for pair in self.learning_rate_schedule))
         object.__setattr__(self, "learning_rate_schedule", schedule)
@@ -127,6 +137,7 @@ class FollowConfig:
                 len(pair) == 2 and pair[0] >= 0 and pair[1] >= 0 for pair in schedule
             ),
             "decoder_regularisation must be >= 0": self.decoder_regularisation >= 0,
+            "input_gains must be finite numbers": all(math.isfinite(g) for g in self.input_gains),
         }
         bad = [msg for msg, ok in checks.items() if not ok]
         if bad:
@@ -215,6 +226,13 @@ class FollowAgent(Agent):
         self.substeps = max(1, round((env_dt_ms or cfg.dt_ms) / cfg.dt_ms))
         self.dt_s = cfg.dt_ms / 1000.0
         self.n_inputs, self.n_outputs = observation_space.shape[0], action_space.shape[0]
+        if cfg.input_gains and len(cfg.input_gains) != self.n_inputs:
+            raise ValueError(
+                f"input_gains has {len(cfg.input_gains)} entries for an observation of {self.n_inputs}: give one per "
+                "dimension, or none"
+            )
+        gains = cfg.input_gains or (1.0,) * self.n_inputs
+        self._input_gains = torch.tensor(gains, dtype=dtype, device=self.device)[:, None]
         self.neuron = NEFLIFParameters(tau_rc_s=cfg.tau_rc_ms / 1000.0, tau_ref_s=cfg.tau_ref_ms / 1000.0)
         B, dev, n_ff, n = self.batch_size, self.device, cfg.n_input_neurons, cfg.n_neurons
         self.n_total = n_ff + n
@@ -234,8 +252,9 @@ class FollowAgent(Agent):
 
         # The plastic factors (feedforward columns, then recurrent): w_ff = (nu e / R) M_ff, w = (nu e / R) M_rec.
         self.M = torch.zeros(B, self.n_outputs, self.n_total, dtype=dtype, device=dev)
-        norm = torch.cat((torch.full((n_ff,), 1.0 / n_ff, dtype=dtype), torch.full((n,), 1.0 / n, dtype=dtype)))
-        self._pre_norm = norm.to(dev)[:, None]  # PES divides by the presynaptic ensemble's size
+        recurrent_norm = 1.0 / n if cfg.plastic_recurrent else 0.0
+        norm = torch.cat((torch.full((n_ff,), 1.0 / n_ff, dtype=dtype), torch.full((n,), recurrent_norm, dtype=dtype)))
+        self._pre_norm = norm.to(dev)[:, None]  # PES divides by the presynaptic ensemble's size (0: not plastic)
         self.learned_steps = 0  # steps with plasticity on, across checkpoints
         self._no_feedback = np.zeros((B, self.n_outputs))
 
@@ -391,7 +410,7 @@ class FollowAgent(Agent):
 
     # -- Agent hooks ------------------------------------------------------------------------------------
     def _act(self, obs: Tensor, deterministic: bool) -> Tensor:
-        u = obs.to(self.dtype).reshape(self.batch_size, self.n_inputs, 1)
+        u = obs.to(self.dtype).reshape(self.batch_size, self.n_inputs, 1) * self._input_gains
         for k in range(self.substeps):
             if k and self._target is not None:
                 self._learn(self._target)  # the env's target is known only at its steps: held between them

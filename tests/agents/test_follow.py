@@ -148,6 +148,34 @@ def test_feedback_off_means_no_learning():
     assert torch.equal(agent.M, learned)
 
 
+@pytest.mark.parametrize("fused", [True, False])
+def test_frozen_recurrent_weights_stay_zero_while_the_feedforward_ones_learn(fused):
+    if fused and not nef_kernels.AVAILABLE:
+        pytest.skip("numba is not installed")
+    agent = tiny_agent(plastic_recurrent=False, fused_cpu_step=fused)
+    drive(agent, 300)
+    assert float(agent.M_ff.abs().max()) > 0.0
+    assert float(agent.M_rec.abs().max()) == 0.0
+    plastic = tiny_agent(fused_cpu_step=fused)  # the default: both learn
+    drive(plastic, 300)
+    assert float(plastic.M_rec.abs().max()) > 0.0
+
+
+def test_input_gains_scale_the_observation_before_it_is_encoded():
+    gained = tiny_agent(input_gains=[2.0, -0.5])
+    plain = tiny_agent()  # the same seed: the same ensembles
+    rng = np.random.default_rng(0)
+    for _ in range(200):
+        u = rng.uniform(-0.2, 0.2, 2).astype(np.float32)
+        a, _ = gained.predict(u)
+        b, _ = plain.predict((u.astype(np.float64) * [2.0, -0.5]).astype(np.float32))
+        info = {"target": np.full(2, 0.3, np.float32)}
+        gained.observe(0.0, False, False, info)
+        plain.observe(0.0, False, False, info)
+        np.testing.assert_allclose(a, b, atol=1e-6)
+    torch.testing.assert_close(gained.M, plain.M, rtol=1e-5, atol=1e-9)
+
+
 def test_the_clamp_silences_the_neurons_and_stops_the_error():
     agent = tiny_agent()
     rng = np.random.default_rng(0)
@@ -214,6 +242,10 @@ def test_bad_configurations_say_what_to_fix():
         FollowConfig(max_rates_hz=(200.0, 600.0))
     with pytest.raises(ValueError, match="1-D Box action"):
         FollowAgent(OBS, spaces.Discrete(2), FollowConfig(**TINY))
+    with pytest.raises(ValueError, match="input_gains has 3 entries for an observation of 2"):
+        tiny_agent(input_gains=[1.0, 2.0, 3.0])
+    with pytest.raises(ValueError, match="input_gains must be finite"):
+        FollowConfig(input_gains=(1.0, float("nan")))
     agent = tiny_agent()
     agent.predict(np.zeros(2, np.float32))
     with pytest.raises(ValueError, match="info\\['target'\\]"):
