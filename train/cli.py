@@ -490,6 +490,7 @@ def cmd_render(args: argparse.Namespace) -> int:
             agent = make_agent(run_config["agent"], env, seeds=state["seeds"], config=state["extra"].get("config"))
             env.close()
             agent.load_state_dict(state)
+        agent.eval()  # as evaluated: plasticity, exploration and FOLLOW's error feedback off
     else:
         if not args.task:
             raise UsageError("render needs --checkpoint DIR (a trained agent) or --task ID (a random agent)")
@@ -517,7 +518,7 @@ def cmd_render(args: argparse.Namespace) -> int:
             start, done = True, False
             if to_file:
                 frames.append(env.render())
-            step = 0
+            step, episode_return = 0, 0.0
             while not done:
                 if args.expert:
                     action = info["expert_action"]
@@ -525,11 +526,13 @@ def cmd_render(args: argparse.Namespace) -> int:
                     action = env.action_space.sample()
                 else:
                     action, _ = agent.predict(obs, episode_start=np.array([start]), deterministic=True)
-                obs, _, terminated, truncated, info = env.step(action)
+                obs, reward, terminated, truncated, info = env.step(action)
                 start, done = False, terminated or truncated
-                step += 1
+                step, episode_return = step + 1, episode_return + float(reward)
                 if to_file and (step % args.frame_every == 0 or done):
                     frames.append(env.render())
+            success = f", success {bool(info['is_success'])}" if "is_success" in info else ""
+            print(f"episode {episode} (env seed {seed}): return {episode_return:.6g}, {step} steps{success}")
     finally:
         env.close()
     if to_file:

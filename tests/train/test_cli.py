@@ -218,6 +218,20 @@ def test_a_closed_loop_run_is_evaluated_on_fixed_seeded_episodes_and_renders_its
     assert "--timesteps" in cli("expert", "--help").stdout
 
 
+def test_render_plays_a_checkpoint_as_it_is_scored(tmp_path):
+    """FOLLOW on ArmReach (tiny): the rendered test episodes are those of the score, returns and lengths equal,
+    so the video shows the agent as evaluated (its error feedback off, although the checkpoint saved it training)."""
+    out = tmp_path / "reach-follow"
+    small = json.dumps({"n_input_neurons": 60, "n_neurons": 60, "feedback_gain": 3.0, "learning_rate": 0.01})
+    common = ["--task", "spikegym/ArmReach-v0", "--agent", "follow", "--agent-config", small, "--quiet"]
+    cli("run", *common, "--episodes", "2", "--score-episodes", "2", "--out", str(out))
+    scored = read_rows(out / "score.csv")
+    shown = cli("render", "--checkpoint", str(out), "--episodes", "2", "--out", str(tmp_path / "reach.gif")).stdout
+    played = re.findall(r"episode (\d) \(env seed (\d+)\): return (\S+), (\d+) steps", shown)
+    assert [(r["episode_seed"], r["length"]) for r in scored] == [(seed, steps) for _, seed, _, steps in played]
+    assert [float(r["return"]) for r in scored] == pytest.approx([float(p[2]) for p in played], rel=1e-5)
+
+
 def test_seeded_episodes_are_the_same_for_every_copy_and_equal_a_fresh_envs():
     import gymnasium as gym
 
