@@ -308,20 +308,11 @@ def test_as_the_arm_reach_controller_the_rule_learns_from_the_expert_with_the_ne
     """Closed loop on a small budget (the config gilra2017-arm-reach with 300 + 300 neurons): 15 episodes with the
     network driving, its error against the expert's action fed back (k = 3); then 10 held-out targets with the
     feedback and plasticity off. The frozen network's hand hangs; the learner's moves to the targets (measured: mean
-    return -115 against -36)."""
+    return -115 against -39)."""
     from train.cli import make_env
+    from train.config import load_config_file
 
-    config = {
-        "n_input_neurons": 300,
-        "n_neurons": 300,
-        "input_radius": 1.0,
-        "input_gains": [1, 1, 1, 1, 4, 4, 1, 1, 1, 1, 10, 10],
-        "intercepts": [0.0, 1.0],
-        "reference_synapse_ms": 0.0,
-        "feedback_gain": 3.0,
-        "learning_rate": 0.01,
-        "plastic_recurrent": False,
-    }
+    config = {**load_config_file("gilra2017-arm-reach")["agent_config"], "n_input_neurons": 300, "n_neurons": 300}
 
     def test_return(agent: FollowAgent) -> float:
         env = make_env("spikegym/ArmReach-v0", 1, {}, episode_seeds=range(1_000_000, 1_000_010))
