@@ -49,6 +49,17 @@ def env_dt_ms(env: gym.Env | gym.vector.VectorEnv) -> float | None:
     return None
 
 
+def set_threads(n: int) -> None:
+    """Use ``n`` CPU threads: torch's intra-op threads and numba's (the batched DA-STDP kernel spreads its
+    networks over them), numba's capped at the cores it found."""
+    torch.set_num_threads(n)
+    try:
+        import numba
+    except ImportError:  # pragma: no cover - numba ships with spikegym
+        return
+    numba.set_num_threads(max(1, min(n, numba.config.NUMBA_NUM_THREADS)))
+
+
 def agent_classes(name: str) -> tuple[type[Agent], Any]:
     """The agent class and its config class for a registered name."""
     if name not in AGENTS:

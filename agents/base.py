@@ -179,6 +179,35 @@ class Agent:
         action = action.cpu().numpy()
         return (action if self._batched else action[0]), state
 
+    def predict_block(
+        self,
+        observations: np.ndarray,
+        rewards: np.ndarray,
+        episode_start: np.ndarray | None = None,
+        deterministic: bool = False,
+    ) -> np.ndarray:
+        """K steps at once where the env had fixed their observations and rewards before the block (the
+        loop's blocks, see ``train.loop``): the same as ``predict`` then ``observe`` K times, with no episode
+        ending inside the block and no step info. Agents whose step is cheap in a compiled loop override it.
+
+        Args:
+            observations: (B, K, *observation shape).
+            rewards: (B, K), the reward of each of the K steps.
+            episode_start: (B,) as in ``predict``, for the first step of the block.
+
+        Returns:
+            the K actions, (B, K, *action shape).
+        """
+        not_done = np.zeros(self.batch_size, dtype=bool)
+        actions = []
+        for k in range(rewards.shape[1]):
+            action, _ = self.predict(
+                observations[:, k], episode_start=episode_start if k == 0 else None, deterministic=deterministic
+            )
+            self.observe(rewards[:, k], not_done, not_done, {})
+            actions.append(action)
+        return np.stack(actions, axis=1)
+
     def observe(self, reward: Any, terminated: Any, truncated: Any, info: Mapping[str, Any]) -> dict[str, Any]:
         """Delivers the outcome of the step just taken; returns what the rule did (metrics)."""
         B = self.batch_size

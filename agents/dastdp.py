@@ -145,8 +145,9 @@ class DASTDPConfig:
     """Decay time constant of the inhibitory current between competing groups."""
     fused_cpu_step: bool = True
     """On a CPU, step the network's spikes, tags, delivery, neurons and traces with the fused kernels
-    (``agents.core.izhikevich_kernels``: the same float32 arithmetic in two compiled loops, equal to the torch
-    operations to the bit); False, or CUDA: the torch operations."""
+    (``agents.core.izhikevich_kernels``: the same float32 arithmetic in compiled loops, equal to the torch
+    operations to the bit), and run the rollout loop's blocks (``predict_block``) in one compiled call per chunk
+    of background noise; False, or CUDA: the torch operations."""
 
     def __post_init__(self) -> None:
         bad = []
@@ -371,9 +372,10 @@ class DASTDPAgent(Agent):
 
     def _next_background(self) -> int:
         """The row of ``_noise`` (B, chunk, N) that holds this ms's background current; draws the next chunk
-        when the last is used up."""
+        when the last is used up (in place: ``amplitude (U - 0.5)``, the same float32 operations without new
+        tensors)."""
         if self._noise_pos == self._noise_chunk:
-            self._noise = self.config.noise_amplitude * (self.generators.uniform(self._noise_chunk, self.n) - 0.5)
+            self.generators.uniform_into(self._noise).sub_(0.5).mul_(self.config.noise_amplitude)
             self._noise_pos = 0
         self._noise_pos += 1
         return self._noise_pos - 1
@@ -438,6 +440,57 @@ class DASTDPAgent(Agent):
                 self.input_weight.add_(drive * self.input_tag).clamp_(0.0, cfg.w_max)
                 eligibility_decay(self.input_tag, cfg.tag_decay_per_update)
         return spikes.gather(1, self.watched).to(torch.int8)
+
+    def predict_block(
+        self,
+        observations: np.ndarray,
+        rewards: np.ndarray,
+        episode_start: np.ndarray | None = None,
+        deterministic: bool = False,
+    ) -> np.ndarray:
+        """K ms in compiled loops (``izhikevich_kernels.run_block``, up to one chunk of background noise per
+        call) where the fused step applies and nothing but the recurrent network acts (``input_mode`` "none",
+        no competing groups, no dopamine baseline); equal to K calls of ``predict`` and ``observe`` to the bit
+        (tested). Otherwise ``Agent.predict_block``'s loop."""
+        cfg, B = self.config, self.batch_size
+        if not self._fused or cfg.input_mode != "none" or cfg.competing_groups or cfg.dopamine_baseline_tau_s:
+            return super().predict_block(observations, rewards, episode_start, deterministic)
+        rewards = np.asarray(rewards, dtype=np.float64)
+        if rewards.ndim != 2 or rewards.shape[0] != B or np.asarray(observations).shape[:2] != rewards.shape:
+            raise ValueError(
+                f"a block needs observations (B, K, ...) and rewards (B, K) for B = {B} networks; got "
+                f"{np.asarray(observations).shape} and {rewards.shape}"
+            )
+        if not np.isfinite(rewards).all():
+            raise ValueError("rewards contain NaN or inf")
+        if episode_start is not None and np.any(episode_start):
+            self._reset(self._mask(episode_start))
+        K = rewards.shape[1]
+        rewards32 = rewards.astype(np.float32)  # as ``_observe`` converts them
+        actions = np.zeros((B, K, self.watched.shape[1]), dtype=np.int8)
+        watched = self.watched.numpy()
+        done = 0
+        while done < K:
+            if self._noise_pos == self._noise_chunk:
+                self._next_background()  # draws the next chunk ...
+                self._noise_pos = 0  # ... of which the kernel uses the first row on
+            n = min(K - done, self._noise_chunk - self._noise_pos)
+            v, u, trace, tag, buffer, noise, dopamine, post, delay, weight, incoming, incoming_mask, a, b, c, d = (
+                self._kernel_views()
+            )
+            izhikevich_kernels.run_block(
+                v, u, self._spikes_view, trace, tag, post, delay, weight, incoming, incoming_mask, buffer,
+                noise, self._noise_pos, a, b, c, d, self._v_peak, self._trace_decay, dopamine,
+                self._dopamine_decay, *self._amplitudes, self.training, self.t, cfg.n_excitatory,
+                cfg.update_every_ms, np.float32(cfg.d_tonic), np.float32(cfg.w_max),
+                np.float32(cfg.tag_decay_per_update), np.float32(self.dopamine_params.reward_increment),
+                rewards32[:, done : done + n], watched, actions[:, done : done + n],
+            )  # fmt: skip
+            self.t += n
+            self._noise_pos += n
+            done += n
+        self._batched = True
+        return actions
 
     def _fused_spikes_tags_and_delivery(self) -> Tensor:
         """``izhikevich_kernels.stdp_and_deliver`` on the agent's tensors: the last ms's spikes, their tags (when

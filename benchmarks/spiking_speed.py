@@ -2,14 +2,18 @@
 
 * DA-STDP (Izhikevich 2007): the 1000-neuron network (800 RS + 200 FS, 100 synapses each, delays 1-20 ms as
   in the Brian2 peer script ../shared/peers/brian2_izh_dastdp.py) on spikegym/DistalReward-v0, B networks
-  batched as one computation; Brian2 2.9 with its cython runtime and its C++ standalone device, run from its
-  own virtualenv.
+  batched as one computation: the fused kernels with the loop's 1-s blocks (the default: the task's rewards
+  come 1-3 s late, so the loop hands the agent 1000 ms at a time), the fused kernels one ms per step, and the
+  torch operations; Brian2 2.9 with its cython runtime and its C++ standalone device, run from its own
+  virtualenv.
 * R-STDP (Legenstein 2008, computer simulation 1): the 4000-neuron conductance-based network on
   spikegym/Biofeedback-v0 with event-driven eligibility traces.
 * R-STDP (Legenstein 2008, computer simulation 5): the 540-neuron liquid and its readout on
   spikegym/SpokenDigits-v0, 2.5-s trials, B networks batched.
 
-Everything runs through the real rollout loop, learning on.
+Everything runs through the real rollout loop, learning on, after a 1-s warm-up run of the same configuration
+(numba's kernels compiled or loaded from its cache, which a short run would otherwise time). ``--threads``
+sets torch's and numba's threads (the batched blocks run one network per numba thread).
 
     python benchmarks/spiking_speed.py                                  # spikegym only
     python benchmarks/spiking_speed.py --brian2-python /tmp/peers/bin/python --sim 10 --repeats 3
@@ -36,7 +40,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 import envs  # noqa: E402,F401
-from agents import make_agent  # noqa: E402
+from agents import make_agent, set_threads  # noqa: E402
 from train.cli import make_env  # noqa: E402
 from train.loop import rollout  # noqa: E402
 
@@ -44,15 +48,22 @@ PEER = ROOT.parent / "shared" / "peers" / "brian2_izh_dastdp.py"
 
 
 def spikegym_wall_per_sim_s(
-    task: str, agent: str, config: dict, batch: int, sim_s: float, device: str, trials: bool = False
+    task: str,
+    agent: str,
+    config: dict,
+    batch: int,
+    sim_s: float,
+    device: str,
+    trials: bool = False,
+    blocks: bool = True,
 ) -> float:
     """Wall seconds per simulated second of one rollout, learning on: one episode of ``sim_s`` or, for a trial
-    task (``trials``), as many of its trials as fill ``sim_s``."""
+    task (``trials``), as many of its trials as fill ``sim_s``; ``blocks`` as ``rollout``'s."""
     env = make_env(task, batch, {} if trials else {"duration_s": sim_s})
     episodes = round(sim_s / env_duration_s(env)) if trials else 1
     learner = make_agent(agent, env, seeds=range(batch), device=device, config=config)
     start = time.perf_counter()
-    rollout(env, learner, episodes, seed=0)
+    rollout(env, learner, episodes, seed=0, blocks=blocks)
     if device == "cuda":
         torch.cuda.synchronize()
     env.close()
@@ -118,24 +129,21 @@ def main() -> None:
     parser.add_argument("--skip-liquid", action="store_true")
     parser.add_argument("--json", help="also write the raw numbers here")
     args = parser.parse_args()
-    torch.set_num_threads(args.threads)
+    set_threads(args.threads)
 
     runs: list[tuple[str, int, list[float]]] = []
     for batch in args.batch:
-        steps = [True, False] if args.device == "cpu" else [False]  # the fused CPU kernels, then torch's operations
-        for fused in steps:
+        # the fused CPU kernels in blocks and one ms at a time, then torch's operations (CUDA's path)
+        ways = [(True, True), (True, False), (False, False)] if args.device == "cpu" else [(False, True)]
+        for fused, blocks in ways:
+            config = {"preset": "izhikevich2007", "max_delay_ms": 20, "fused_cpu_step": fused}
+            task = "spikegym/DistalReward-v0"
+            spikegym_wall_per_sim_s(task, "dastdp", config, batch, 1.0, args.device, blocks=blocks)  # warm-up
             times = [
-                spikegym_wall_per_sim_s(
-                    "spikegym/DistalReward-v0",
-                    "dastdp",
-                    {"preset": "izhikevich2007", "max_delay_ms": 20, "fused_cpu_step": fused},
-                    batch,
-                    args.sim,
-                    args.device,
-                )
+                spikegym_wall_per_sim_s(task, "dastdp", config, batch, args.sim, args.device, blocks=blocks)
                 for _ in range(args.repeats)
             ]
-            how = "fused kernels" if fused else "torch operations"
+            how = "torch operations" if not fused else "fused kernels, " + ("1-s blocks" if blocks else "1 ms per step")
             name = f"spikegym dastdp, 1000 Izhikevich neurons, {how} ({args.device}, {args.threads} thread)"
             runs.append((name, batch, times))
         times = [loop_floor_wall_per_sim_s("spikegym/DistalReward-v0", batch, args.sim) for _ in range(args.repeats)]

@@ -315,6 +315,71 @@ class DistalRewardVectorEnv(VectorEnv):
         }
         return self._empty.copy(), rewards, self._all.copy(), np.zeros(n, dtype=bool), info
 
+    # -- blocks of steps whose rewards are already fixed (``train.loop``) ------------------------------------
+    def lookahead_steps(self) -> int:
+        """How many of the next steps have observations and rewards no action can change any more: a pairing
+        earns its reward ``min_delay_ms`` later at the earliest, so the rewards of the next
+        ``min_delay_ms / dt_ms`` steps are those already pending, and the observation is empty. Never the
+        episode's last step (it ends the episode); 0 before the first reset."""
+        if not self._started:
+            return 0
+        return max(0, min(int(self.min_delay_ms // self.dt_ms), self.n_steps - 1 - self._step))
+
+    def scheduled_rewards(self, k: int) -> np.ndarray:
+        """(num_envs, k): the reward each copy delivers at each of its next k steps (k <= ``lookahead_steps()``)."""
+        if not 0 < k <= self.lookahead_steps():
+            raise ValueError(f"the rewards of the next {k} steps are not fixed yet: at most {self.lookahead_steps()}")
+        times = (self._step + np.arange(k)) * self.dt_ms  # each step's t_ms, as step() computes it
+        rewards = np.zeros((self.num_envs, k))
+        for i in np.flatnonzero(self._next_due <= times[-1]):
+            due = np.searchsorted(times, [r for r in self._pending[i] if r <= times[-1]], side="left")
+            np.add.at(rewards[i], due, 1.0)
+        return rewards
+
+    def step_block(self, actions: np.ndarray) -> tuple[np.ndarray, np.ndarray, dict[str, Any]]:
+        """k steps at once (k <= ``lookahead_steps()``), equal to k calls of ``step`` (the same pairings, the
+        same reward delays drawn in the same order), none of which ends the episode.
+
+        Args:
+            actions: (num_envs, k, 2), the spikes of n1 and n2 at each step.
+
+        Returns:
+            the observation after the block (num_envs, 0), the rewards (num_envs, k) (``scheduled_rewards(k)``)
+            and the info of the block's last step.
+        """
+        if not self._started:
+            raise RuntimeError("DistalRewardVectorEnv.step_block() called before reset(); call reset() first.")
+        n = self.num_envs
+        actions = np.asarray(actions)
+        k = actions.shape[1] if actions.ndim == 3 else 0
+        spikes = _check_spikes(actions, (n, k, 2))
+        rewards = self.scheduled_rewards(k)
+        times = (self._step + np.arange(k)) * self.dt_ms
+        for i in range(n):
+            pre_steps = np.flatnonzero(spikes[i, :, 0])
+            post_steps = np.flatnonzero(spikes[i, :, 1])
+            if post_steps.size:  # the last n1 spike at or before each n2 spike (same step: no pairing)
+                before = np.concatenate(([self._last_pre_ms[i]], times[pre_steps]))  # n1's times, the last one first
+                last_pre = before[np.searchsorted(pre_steps, post_steps, side="right")]
+                gap = times[post_steps] - last_pre
+                paired = post_steps[(gap > 0) & (gap < self.interval_ms)]
+                if paired.size:
+                    draws = self._rngs[i].random(paired.size)  # = paired.size calls of random(), in order
+                    due = times[paired] + self.min_delay_ms + np.ceil(self.spread_ms * draws)
+                    self._pending[i].extend(due.tolist())
+                    self._pairings[i] += paired.size
+            if pre_steps.size:
+                self._last_pre_ms[i] = times[pre_steps[-1]]
+            delivered = int(rewards[i].sum())
+            if delivered:
+                self._pending[i] = [r for r in self._pending[i] if r > times[-1]]
+                self._rewards[i] += delivered
+            self._next_due[i] = min(self._pending[i], default=np.inf)
+        self._step += k - 1
+        info = self._info()  # the info of the block's last step
+        self._step += 1
+        return self._empty.copy(), rewards, info
+
     def _info(self) -> dict[str, Any]:
         pending = np.array([len(p) for p in self._pending], dtype=np.int64)
         info = {

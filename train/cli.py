@@ -33,7 +33,7 @@ from gymnasium.vector import AutoresetMode
 from tqdm.auto import tqdm
 
 import envs  # noqa: F401  (registers the spikegym tasks)
-from agents import AGENTS, Agent, env_dt_ms, make_agent
+from agents import AGENTS, Agent, env_dt_ms, make_agent, set_threads
 from train.checkpoint import find_checkpoint, load_checkpoint, save_checkpoint, system_info
 from train.config import RunConfig, load_config_file, parse_json_object, preset_names
 from train.evaluation import EVAL_SEED_BASE, SeededResets, evaluate_predictor, evaluation_seeds, score_summary
@@ -264,6 +264,10 @@ def cmd_run(args: argparse.Namespace) -> int:
     return 0
 
 
+LONG_EPISODE_MS = 100_000.0
+"""Episodes at least this long (simulated) get a progress bar in simulated seconds rather than episodes."""
+
+
 def run_experiment(
     config: RunConfig,
     out: Path,
@@ -276,7 +280,7 @@ def run_experiment(
     checkpoint/, probes.npz, and evaluations.csv, samples.csv, score.csv as configured); returns the summary."""
     prepare_out(out, RUN_OUTPUTS, force)
     if config.threads:
-        torch.set_num_threads(config.threads)
+        set_threads(config.threads)
     profile = task_profile(config.task)
     (out / "config.yaml").write_text(yaml.safe_dump(config.to_dict(), sort_keys=False))
 
@@ -315,21 +319,34 @@ def run_experiment(
             write_csv(out / "validation.csv", [], eval_columns)
         run_evaluation(0)  # before learning
     rows: list[dict[str, Any]] = []
-    bar = tqdm(
-        total=config.episodes,
-        unit="ep",
+    dt_ms = env_dt_ms(env) or 1.0
+    episode_steps = getattr(env, "n_steps", None)
+    long_episodes = isinstance(episode_steps, int) and episode_steps * dt_ms >= LONG_EPISODE_MS
+    bar = tqdm(  # long episodes (the hour-long spiking experiments) count simulated seconds, the others episodes
+        total=config.episodes * episode_steps * dt_ms / 1000.0 if long_episodes else config.episodes,
+        unit="s simulated" if long_episodes else "ep",
         desc=f"{config.agent} on {config.task}",
         disable=quiet,
         dynamic_ncols=True,
+        bar_format="{l_bar}{bar}| {n:.0f}/{total:.0f} s simulated [{elapsed}<{remaining}{postfix}]"
+        if long_episodes
+        else None,
     )
-    state = {"done": 0}
+    state = {"done": 0, "shown_s": 0.0}
+
+    def on_steps(step: int) -> None:
+        simulated_s = step * dt_ms / 1000.0
+        if simulated_s - state["shown_s"] >= 1.0:
+            bar.update(simulated_s - state["shown_s"])
+            state["shown_s"] = simulated_s
 
     def on_episodes(finished: list[dict[str, Any]]) -> None:
         rows.extend(finished)
         write_csv(out / "metrics.csv", finished, columns, append=True)
         done = min(r["episode"] for r in finished) + 1
         if done > state["done"]:
-            bar.update(done - state["done"])
+            if not long_episodes:
+                bar.update(done - state["done"])
             state["done"] = done
             recent = [r[profile.curve_metric] for r in rows[-100 * config.seeds :]]
             bar.set_postfix({f"median {profile.curve_metric}": f"{np.median(recent):.3f}"})
@@ -340,7 +357,6 @@ def run_experiment(
             if config.checkpoint_every and done % config.checkpoint_every == 0:
                 save_checkpoint(out / "checkpoint", agent, config.to_dict())
 
-    dt_ms = env_dt_ms(env) or 1.0
     sample_every = round(profile.sample_every_s * 1000.0 / dt_ms) if profile.sample_every_s else 0
     try:
         result = rollout(
@@ -352,6 +368,7 @@ def run_experiment(
             metrics=profile.episode_metrics,
             callbacks=[on_episodes],
             sample_every=sample_every,
+            on_steps=on_steps if long_episodes else None,
         )
     finally:
         bar.close()
@@ -576,7 +593,7 @@ def cmd_regime_map(args: argparse.Namespace) -> int:
     if (out / "map.npz").exists() and not args.force:
         raise UsageError(f"{out} already holds a regime map; choose another --out or add --force")
     if args.threads:
-        torch.set_num_threads(args.threads)
+        set_threads(args.threads)
     ranks = RANKS
     if args.ranks:
         try:

@@ -3,6 +3,12 @@
 ``rollout`` steps a Gymnasium vector env in SAME_STEP autoreset mode (a single env is wrapped as a
 vector env of one), feeds each step's outcome to the agent, and returns one record per finished episode.
 Evaluation, checkpoints and progress reporting hang off it as callbacks.
+
+Blocks: where the env can say that its next K steps' rewards are fixed whatever the agent does and its
+observation stays the current one (``lookahead_steps()``: the distal reward task, whose rewards come 1-3 s
+after the pairing that earns them), the loop hands the agent those K steps at once (``agent.predict_block``
+with ``env.scheduled_rewards(K)``, then ``env.step_block``). That is the same computation as K single steps,
+without K round trips through Python (an agent with a compiled step runs the block in one call).
 """
 
 from __future__ import annotations
@@ -60,6 +66,8 @@ def rollout(
     callbacks: Sequence[EpisodeCallback] = (),
     record_steps: bool = False,
     sample_every: int = 0,
+    blocks: bool = True,
+    on_steps: Callable[[int], None] | None = None,
 ) -> Rollout:
     """Runs ``agent`` on ``env`` until every sub-env has finished ``episodes`` episodes.
 
@@ -78,6 +86,10 @@ def rollout(
             ("actions", "targets", "observations"), and the agent's hidden spikes where it has them ("hidden").
         sample_every: every this many env steps (and at the end), record ``agent.metrics()`` per network in
             ``samples``; 0 never.
+        blocks: step in blocks where the env offers them (see the module docstring) and neither
+            ``record_steps`` nor the agent (``needs_step_info``) needs every step's info; False: one step at a time.
+        on_steps: called with the number of steps each sub-env has taken so far, after every step or block
+            (progress within long episodes).
     """
     venv = as_vector_env(env)
     if venv.num_envs != agent.batch_size:
@@ -104,7 +116,33 @@ def rollout(
         for i, s in enumerate(agent.seeds):
             result.samples.append({"step": step, "seed": s, **{k: float(v[i]) for k, v in values.items()}})
 
+    blocks = (
+        blocks
+        and not record_steps
+        and not getattr(agent, "needs_step_info", True)
+        and hasattr(agent, "predict_block")
+        and all(hasattr(venv, name) for name in ("lookahead_steps", "scheduled_rewards", "step_block"))
+    )
     while (done_count < episodes).any():
+        k = venv.lookahead_steps() if blocks else 0
+        if sample_every:
+            k = min(k, sample_every - step % sample_every)
+        if k > 1:  # k steps whose rewards are fixed already: the agent acts them in one call
+            observations = np.repeat(obs[:, None], k, axis=1)
+            action = agent.predict_block(
+                observations, venv.scheduled_rewards(k), episode_start=episode_start, deterministic=deterministic
+            )
+            obs, reward, _ = venv.step_block(action)
+            returns += reward.sum(axis=1)
+            lengths += k
+            result.steps += n * k
+            step += k
+            episode_start = np.zeros(n, dtype=bool)
+            if sample_every and step % sample_every == 0:
+                sample()
+            if on_steps is not None:
+                on_steps(step)
+            continue
         action, _ = agent.predict(obs, episode_start=episode_start, deterministic=deterministic)
         seen = obs
         obs, reward, terminated, truncated, info = venv.step(action)
@@ -116,6 +154,8 @@ def rollout(
         step += 1
         if sample_every and step % sample_every == 0:
             sample()
+        if on_steps is not None:
+            on_steps(step)
         if record_steps:
             step_info = transition_info(info, done, batched=True)
             target = step_info.get("target", np.full((n, 1), np.nan))

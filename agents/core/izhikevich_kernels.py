@@ -8,10 +8,13 @@ the agent's tensors:
 * ``stdp_and_deliver``: the spikes of the last ms (``v >= v_peak``), their STDP tags (``stdp_update``), the
   trace set to 1 where they spiked, and their delayed input scheduled in the ring buffer (``deliver_spikes``);
 * ``izhikevich_and_trace_step``: the input arriving now plus the background (``read_input``), the neurons'
-  step (``izhikevich_step``), the traces' and the dopamine's decay.
+  step (``izhikevich_step``), the traces' and the dopamine's decay;
+* ``run_block``: many ms of both, the weight update every 10 ms and each step's reward, for the rollout loop's
+  blocks (``DASTDPAgent.predict_block``), one network per numba thread.
 
-Each equals its torch counterpart to the bit (tested step for step). CUDA uses the torch operations. If numba
-cannot be imported, ``AVAILABLE`` is False and the agents use the torch operations everywhere.
+Each equals its torch counterpart to the bit (tested step for step, and a block against its steps). CUDA uses
+the torch operations. If numba cannot be imported, ``AVAILABLE`` is False and the agents use the torch
+operations everywhere.
 """
 
 from __future__ import annotations
@@ -24,12 +27,18 @@ except ImportError:  # pragma: no cover - numba ships with spikegym; this guards
     numba = None
 
 AVAILABLE = numba is not None
+prange = numba.prange if AVAILABLE else range
 
 _F32 = np.float32
 
 
 def _jit(function):
     return numba.njit(cache=True, boundscheck=False)(function) if AVAILABLE else function
+
+
+def _jit_parallel(function):
+    """Compiled with its ``prange`` loop spread over numba's threads (``numba.set_num_threads``)."""
+    return numba.njit(cache=True, boundscheck=False, parallel=True)(function) if AVAILABLE else function
 
 
 @_jit
@@ -135,3 +144,75 @@ def izhikevich_and_trace_step(
             u[b, i] = ui
             trace[b, i] = trace[b, i] * trace_decay
         dopamine[b] = dopamine[b] * dopamine_decay
+
+
+@_jit_parallel
+def run_block(
+    v: np.ndarray,
+    u: np.ndarray,
+    spikes: np.ndarray,
+    trace: np.ndarray,
+    tag: np.ndarray,
+    post: np.ndarray,
+    delay: np.ndarray,
+    weight: np.ndarray,
+    incoming: np.ndarray,
+    incoming_mask: np.ndarray,
+    buffer: np.ndarray,
+    noise: np.ndarray,
+    noise_pos: int,
+    a: np.ndarray,
+    b_recovery: np.ndarray,
+    c: np.ndarray,
+    d: np.ndarray,
+    v_peak: np.float32,
+    trace_decay: np.float32,
+    dopamine: np.ndarray,
+    dopamine_decay: np.float32,
+    a_plus: np.float32,
+    a_minus: np.float32,
+    plastic: bool,
+    t: int,
+    n_excitatory: int,
+    update_every: int,
+    d_tonic: np.float32,
+    w_max: np.float32,
+    tag_decay: np.float32,
+    reward_increment: np.float32,
+    rewards: np.ndarray,
+    watched: np.ndarray,
+    actions: np.ndarray,
+) -> None:
+    """``rewards.shape[1]`` ms of the whole network, each as the agent's ``_act`` then ``_observe`` do it on the
+    fused path: ``stdp_and_deliver``, ``izhikevich_and_trace_step`` on the background ``noise[:, noise_pos + k]``,
+    the clock ``t`` advanced, every ``update_every`` ms (if ``plastic``) ``s <- clip(s + (d + d_tonic) c, 0, w_max)``
+    on the excitatory rows and ``c <- tag_decay c`` on all, the watched neurons' spikes into ``actions`` (B, K, k),
+    and (if ``plastic``) ``d += reward_increment * rewards[:, k]``: the reward of the step, after it."""
+    n_batch = v.shape[0]
+    m_out = weight.shape[2]
+    for b in prange(n_batch):  # the networks are independent: one thread each
+        one = slice(b, b + 1)
+        clock = t
+        for k in range(rewards.shape[1]):
+            stdp_and_deliver(
+                v[one], v_peak, spikes[one], trace[one], tag[one], post[one], delay[one], weight[one],
+                incoming[one], incoming_mask[one], buffer[one], clock - 1, a_plus, a_minus, plastic,
+            )  # fmt: skip
+            izhikevich_and_trace_step(
+                v[one], u[one], buffer[one], clock % buffer.shape[1], noise[one], noise_pos + k, v[one], True, a,
+                b_recovery, c, d, v_peak, trace[one], trace_decay, dopamine[one], dopamine_decay,
+            )  # fmt: skip
+            clock += 1
+            if plastic and clock % update_every == 0:
+                drive = dopamine[b] + d_tonic
+                for j in range(n_excitatory):
+                    for m in range(m_out):
+                        w = weight[b, j, m] + drive * tag[b, j, m]
+                        weight[b, j, m] = min(max(w, _F32(0.0)), w_max)
+                for j in range(tag.shape[1]):
+                    for m in range(m_out):
+                        tag[b, j, m] = tag[b, j, m] * tag_decay
+            for i in range(watched.shape[1]):
+                actions[b, k, i] = spikes[b, watched[b, i]]
+            if plastic:
+                dopamine[b] = dopamine[b] + reward_increment * rewards[b, k]

@@ -36,6 +36,12 @@ class BatchGenerators:
             row.uniform_(low, high, generator=g)
         return out
 
+    def uniform_into(self, out: Tensor, low: float = 0.0, high: float = 1.0) -> Tensor:
+        """``uniform`` drawn into ``out`` (B, ...) in place: the same samples, no new tensor."""
+        for row, g in zip(out, self.generators, strict=True):
+            row.uniform_(low, high, generator=g)
+        return out
+
     def normal(self, *shape: int, dtype=torch.float32) -> Tensor:
         """(B, *shape) samples of N(0, 1), row b from network b's generator."""
         out = torch.empty(len(self), *shape, dtype=dtype, device=self.device)

@@ -133,3 +133,47 @@ def test_the_fused_cpu_kernels_equal_the_torch_operations_to_the_bit(task, confi
     assert final[True].keys() == final[False].keys()
     for key, value in final[False].items():
         assert torch.equal(final[True][key], value), key
+
+
+@pytest.mark.parametrize("training", [True, False])
+def test_a_block_equals_its_steps_to_the_bit(training):
+    """``predict_block`` (the compiled block: K ms in one call, over chunks of background noise) against K calls
+    of ``predict`` and ``observe`` with the same rewards, on two networks, across weight updates and a new
+    chunk of noise."""
+    agents = [agent_for(seeds=(3, 4), preset="izhikevich2007", max_delay_ms=5, **SMALL) for _ in range(2)]
+    K = 1613  # not a multiple of the 250-ms noise chunk or the 10-ms weight update
+    rewards = np.zeros((2, K))
+    rewards[0, [5, 40, 41, 300]] = 1.0
+    rewards[1, [100, 1612]] = [2.0, 1.0]
+    obs = np.zeros((2, K, 0), np.float32)
+    for agent in agents:
+        agent.train(training)
+        agent.predict_block(obs[:, :7], np.zeros((2, 7)))  # the blocks need not start at a chunk's start
+    block = agents[0].predict_block(obs, rewards)
+    assert agents[0]._fused and block.shape == (2, K, 2) and block.dtype == np.int8
+    single = []
+    for k in range(K):
+        action, _ = agents[1].predict(obs[:, k])
+        agents[1].observe(rewards[:, k], np.zeros(2, bool), np.zeros(2, bool), {})
+        single.append(action)
+    np.testing.assert_array_equal(block, np.stack(single, axis=1))
+    first, second = agents[0].state_dict()["tensors"], agents[1].state_dict()["tensors"]
+    for key, value in second.items():
+        assert torch.equal(first[key], value), key
+    assert agents[0].t == agents[1].t == K + 7
+    assert block.any()  # the comparison saw spikes of the watched neurons
+    if training:  # and the rewards moved the weights
+        assert not torch.equal(first["weight"], agent_for(seeds=(3, 4), max_delay_ms=5).conn.weight)
+    with pytest.raises(ValueError, match="rewards"):
+        agents[0].predict_block(obs, rewards[:1])
+
+
+def test_a_block_of_an_agent_without_the_compiled_block_is_its_steps():
+    """The protocol's default ``predict_block`` (here the torch operations) is predict then observe per step."""
+    agents = [agent_for(seeds=(1,), fused_cpu_step=False) for _ in range(2)]
+    rewards = np.zeros((1, 40))
+    rewards[0, 12] = 1.0
+    block = agents[0].predict_block(np.zeros((1, 40, 0), np.float32), rewards)
+    single = np.stack([step(agents[1], 1, reward=r)[0] for r in rewards[0]], axis=1)
+    np.testing.assert_array_equal(block, single)
+    assert torch.equal(agents[0].dopamine, agents[1].dopamine) and agents[0].dopamine.item() > 0

@@ -87,3 +87,41 @@ def test_the_vector_env_equals_the_sync_vector_env_step_for_step(p_spike):
         native.step(np.full((3, 2), 2))
     with pytest.raises(ValueError, match="SAME_STEP"):
         gym.make_vec("spikegym/DistalReward-v0", 2, vectorization_mode="vector_entry_point", autoreset_mode="NextStep")
+
+
+def test_a_block_of_steps_equals_its_steps():
+    """``step_block`` against the same spikes step by step (the same pairings, reward delays drawn in the same
+    order, the same rewards and counters); ``scheduled_rewards`` says beforehand what the block delivers;
+    ``lookahead_steps`` never reaches past the earliest reward delay or onto the episode's last step."""
+    kwargs = dict(num_envs=3, duration_s=1.0, min_delay_ms=50, spread_ms=80, interval_ms=30)
+    blocked, stepped = (
+        gym.make_vec("spikegym/DistalReward-v0", vectorization_mode="vector_entry_point", **kwargs) for _ in range(2)
+    )
+    assert blocked.lookahead_steps() == 0  # before the first reset
+    blocked.reset(seed=7)
+    stepped.reset(seed=7)
+    rng = np.random.default_rng(1)
+    rewards = 0.0
+    while (k := blocked.lookahead_steps()) > 0:
+        assert k <= 50 and stepped._step + k <= 999
+        k = int(rng.integers(1, k + 1))  # blocks of any length up to the lookahead
+        spikes = (rng.random((3, k, 2)) < 0.2).astype(np.int8)
+        due = blocked.scheduled_rewards(k)
+        obs, block_rewards, info = blocked.step_block(spikes)
+        np.testing.assert_array_equal(block_rewards, due)
+        for j in range(k):
+            step_obs, step_rewards, terminated, truncated, step_info = stepped.step(spikes[:, j])
+            np.testing.assert_array_equal(step_rewards, block_rewards[:, j])
+            assert not terminated.any() and not truncated.any()
+        assert data_equivalence(obs, step_obs, exact=True) and data_equivalence(info, step_info, exact=True)
+        rewards += block_rewards.sum()
+    assert blocked._step == stepped._step == 999  # the last step is left to step()
+    assert all(g.random() == h.random() for g, h in zip(blocked._rngs, stepped._rngs, strict=True))
+    assert rewards > 20 and info["pairings"].sum() > 20
+    with pytest.raises(ValueError, match="not fixed"):
+        blocked.scheduled_rewards(1)
+    blocked.reset(seed=0)
+    with pytest.raises(ValueError, match="not fixed"):
+        blocked.step_block(np.zeros((3, 51, 2), np.int8))
+    with pytest.raises(ValueError, match="n1 and n2"):
+        blocked.step_block(np.full((3, 5, 2), 2))

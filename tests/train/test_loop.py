@@ -90,3 +90,35 @@ def test_agent_metrics_are_sampled_every_n_steps_and_at_the_end():
     assert [(r["step"], r["seed"]) for r in result.samples] == [(20, 3), (20, 4), (40, 3), (40, 4), (50, 3), (50, 4)]
     assert {"reinforced_weight", "excitatory_weight_mean", "excitatory_weight_p99"} <= set(result.samples[0])
     assert result.samples[0]["reinforced_weight"] == 0.0  # the reinforced synapse starts at 0
+
+
+def test_blocks_are_the_same_rollout_as_single_steps():
+    """Where the env fixes its next rewards (the distal reward task), the loop's blocks give the same episodes,
+    samples and networks as one step at a time; with ``record_steps`` it steps singly."""
+    from unittest import mock
+
+    import torch
+
+    from train.cli import make_env
+
+    kwargs = {"duration_s": 2.0, "min_delay_ms": 30, "spread_ms": 60, "interval_ms": 400}
+    config = {"n_excitatory": 80, "n_inhibitory": 20, "fan_out": 10, "max_delay_ms": 5}
+    results = {}
+    for blocks in (True, False):
+        env = make_env("spikegym/DistalReward-v0", 2, kwargs)
+        agent = make_agent("dastdp", env, seeds=[0, 1], config=config)
+        with mock.patch.object(agent, "predict_block", wraps=agent.predict_block) as predict_block:
+            result = rollout(env, agent, 2, seed=3, blocks=blocks, sample_every=250, metrics=("pairings", "rewards"))
+        results[blocks] = (result, agent.state_dict()["tensors"], predict_block.call_count)
+    (blocked, blocked_state, block_calls), (stepped, stepped_state, no_calls) = results[True], results[False]
+    assert no_calls == 0 and block_calls >= 2 * 2000 // 30
+    assert blocked.episodes == stepped.episodes and blocked.samples == stepped.samples
+    assert blocked.steps == stepped.steps == 2 * 2 * 2000
+    assert sum(e["rewards"] for e in blocked.episodes) > 0
+    for key, value in stepped_state.items():
+        assert torch.equal(blocked_state[key], value), key
+    env = make_env("spikegym/DistalReward-v0", 2, kwargs)
+    agent = make_agent("dastdp", env, seeds=[0, 1], config=config)
+    agent.predict_block = None  # would fail if called
+    recorded = rollout(env, agent, 1, seed=3, record_steps=True)
+    assert recorded.episodes[0]["actions"].shape == (2000, 2)
