@@ -775,7 +775,7 @@ def parser() -> argparse.ArgumentParser:
         help="episode (default: the update summed per episode, fast) or online (every step, as GOAL's code)",
     )
     rm.add_argument("--device", default="cpu", help="torch device: cpu or cuda")
-    rm.add_argument("--threads", type=int, default=0, help="torch CPU threads; 0: torch's default")
+    rm.add_argument("--threads", type=int, default=0, help="CPU threads (torch's and numba's); 0: their defaults")
     rm.add_argument("--force", action="store_true", help="overwrite a map already in --out")
     rm.add_argument("--quiet", action="store_true", help="no progress bar")
 

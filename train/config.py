@@ -95,7 +95,7 @@ class RunConfig(ConfigRecord):
         },
     )
     checkpoint_every: int = field(default=0, metadata={"help": "save a checkpoint every N episodes; 0: at the end"})
-    threads: int = field(default=0, metadata={"help": "torch CPU threads; 0: torch's default"})
+    threads: int = field(default=0, metadata={"help": "CPU threads (torch's and numba's); 0: their defaults"})
     continue_from: str = field(
         default="",
         metadata={
