@@ -449,11 +449,16 @@ class DASTDPAgent(Agent):
         deterministic: bool = False,
     ) -> np.ndarray:
         """K ms in compiled loops (``izhikevich_kernels.run_block``, up to one chunk of background noise per
-        call) where the fused step applies and nothing but the recurrent network acts (``input_mode`` "none",
-        no competing groups, no dopamine baseline); equal to K calls of ``predict`` and ``observe`` to the bit
-        (tested). Otherwise ``Agent.predict_block``'s loop."""
+        call) where the fused step applies and the observation is ignored or stimulus pulses (``input_mode``
+        "none" or "stimulus"; no competing groups, no dopamine baseline); equal to K calls of ``predict`` and
+        ``observe`` to the bit (tested). Otherwise ``Agent.predict_block``'s loop."""
         cfg, B = self.config, self.batch_size
-        if not self._fused or cfg.input_mode != "none" or cfg.competing_groups or cfg.dopamine_baseline_tau_s:
+        if (
+            not self._fused
+            or cfg.input_mode not in ("none", "stimulus")
+            or cfg.competing_groups
+            or cfg.dopamine_baseline_tau_s
+        ):
             return super().predict_block(observations, rewards, episode_start, deterministic)
         rewards = np.asarray(rewards, dtype=np.float64)
         if rewards.ndim != 2 or rewards.shape[0] != B or np.asarray(observations).shape[:2] != rewards.shape:
@@ -461,14 +466,21 @@ class DASTDPAgent(Agent):
                 f"a block needs observations (B, K, ...) and rewards (B, K) for B = {B} networks; got "
                 f"{np.asarray(observations).shape} and {rewards.shape}"
             )
-        if not np.isfinite(rewards).all():
-            raise ValueError("rewards contain NaN or inf")
+        stimulate = cfg.input_mode == "stimulus"
+        observations = np.asarray(observations, dtype=np.float32)  # as ``predict`` converts them
+        if stimulate and observations.shape[2:] != self.observation_space.shape:
+            raise ValueError(f"observations of shape {observations.shape[2:]} per step; the agent's are "
+                             f"{self.observation_space.shape}")  # fmt: skip
+        if not np.isfinite(rewards).all() or not np.isfinite(observations).all():
+            raise ValueError("rewards or observations contain NaN or inf")
         if episode_start is not None and np.any(episode_start):
             self._reset(self._mask(episode_start))
         K = rewards.shape[1]
         rewards32 = rewards.astype(np.float32)  # as ``_observe`` converts them
         actions = np.zeros((B, K, self.watched.shape[1]), dtype=np.int8)
         watched = self.watched.numpy()
+        groups = self.stimulus_groups.numpy() if stimulate else np.zeros((B, 0, 0), dtype=np.int64)
+        current = np.zeros((B, self.n), dtype=np.float32)
         done = 0
         while done < K:
             if self._noise_pos == self._noise_chunk:
@@ -484,7 +496,8 @@ class DASTDPAgent(Agent):
                 self._dopamine_decay, *self._amplitudes, self.training, self.t, cfg.n_excitatory,
                 cfg.update_every_ms, np.float32(cfg.d_tonic), np.float32(cfg.w_max),
                 np.float32(cfg.tag_decay_per_update), np.float32(self.dopamine_params.reward_increment),
-                rewards32[:, done : done + n], watched, actions[:, done : done + n],
+                rewards32[:, done : done + n], watched, actions[:, done : done + n], stimulate,
+                observations[:, done : done + n], groups, np.float32(cfg.stimulus_current), current,
             )  # fmt: skip
             self.t += n
             self._noise_pos += n

@@ -40,7 +40,11 @@ _register(
     vector_entry_point="envs.distal_reward:DistalRewardVectorEnv",
 )
 _register("Biofeedback-v0", "envs.biofeedback:BiofeedbackEnv")
-_register("PavlovianConditioning-v0", "envs.pavlovian:PavlovianConditioningEnv")
+_register(
+    "PavlovianConditioning-v0",
+    "envs.pavlovian:PavlovianConditioningEnv",
+    vector_entry_point="envs.pavlovian:PavlovianConditioningVectorEnv",
+)
 _register("Trajectory-v0", "envs.trajectory:TrajectoryEnv", vector_entry_point="envs.trajectory:TrajectoryVectorEnv")
 _register("VanDerPol-v0", "envs.van_der_pol:VanDerPolEnv", vector_entry_point="envs.van_der_pol:VanDerPolVectorEnv")
 _register("ArmForwardModel-v0", "envs.arm:ArmForwardModelEnv", vector_entry_point="envs.arm:ArmForwardModelVectorEnv")

@@ -13,6 +13,7 @@ from gymnasium.vector import AutoresetMode, VectorEnv
 from gymnasium.vector.utils import batch_space
 
 from envs.rendering import INK, MUTED, Canvas, CanvasEnv
+from envs.vector import vector_arguments
 
 __all__ = ["DistalRewardEnv", "DistalRewardVectorEnv"]
 
@@ -230,18 +231,10 @@ class DistalRewardVectorEnv(VectorEnv):
         spread_ms: float = 2000.0,
         dt_ms: float = 1.0,
     ) -> None:
-        if AutoresetMode(autoreset_mode) != AutoresetMode.SAME_STEP:
-            raise ValueError(
-                "DistalRewardVectorEnv supports autoreset_mode=AutoresetMode.SAME_STEP only; "
-                "use gym.make_vec(..., vectorization_mode='sync') for the other modes."
-            )
-        if render_mode is not None:
-            raise ValueError("DistalRewardVectorEnv does not render; render one copy with gym.make(...).")
-        if int(num_envs) != num_envs or num_envs < 1:
-            raise ValueError(f"num_envs must be a positive integer, got {num_envs!r}")
+        num_envs = vector_arguments("DistalRewardVectorEnv", num_envs, autoreset_mode, render_mode)
         _set_task(self, duration_s, interval_ms, min_delay_ms, spread_ms, dt_ms)
         self.single_observation_space, self.single_action_space = self.observation_space, self.action_space
-        self.num_envs = n = int(num_envs)
+        self.num_envs = n = num_envs
         self.observation_space = batch_space(self.single_observation_space, n)
         self.action_space = batch_space(self.single_action_space, n)
         self._rngs: list[np.random.Generator | None] = [None] * n
@@ -325,8 +318,12 @@ class DistalRewardVectorEnv(VectorEnv):
             return 0
         return max(0, min(int(self.min_delay_ms // self.dt_ms), self.n_steps - 1 - self._step))
 
-    def scheduled_rewards(self, k: int) -> np.ndarray:
-        """(num_envs, k): the reward each copy delivers at each of its next k steps (k <= ``lookahead_steps()``)."""
+    def scheduled(self, k: int) -> tuple[np.ndarray, np.ndarray]:
+        """The observations (num_envs, k, 0: empty) and the rewards (num_envs, k) each copy delivers at each of
+        its next k steps (k <= ``lookahead_steps()``)."""
+        return np.zeros((self.num_envs, k, 0), dtype=np.float32), self._scheduled_rewards(k)
+
+    def _scheduled_rewards(self, k: int) -> np.ndarray:
         if not 0 < k <= self.lookahead_steps():
             raise ValueError(f"the rewards of the next {k} steps are not fixed yet: at most {self.lookahead_steps()}")
         times = (self._step + np.arange(k)) * self.dt_ms  # each step's t_ms, as step() computes it
@@ -344,7 +341,7 @@ class DistalRewardVectorEnv(VectorEnv):
             actions: (num_envs, k, 2), the spikes of n1 and n2 at each step.
 
         Returns:
-            the observation after the block (num_envs, 0), the rewards (num_envs, k) (``scheduled_rewards(k)``)
+            the observation after the block (num_envs, 0), the rewards (num_envs, k) (those ``scheduled(k)`` gave)
             and the info of the block's last step.
         """
         if not self._started:
@@ -353,7 +350,7 @@ class DistalRewardVectorEnv(VectorEnv):
         actions = np.asarray(actions)
         k = actions.shape[1] if actions.ndim == 3 else 0
         spikes = _check_spikes(actions, (n, k, 2))
-        rewards = self.scheduled_rewards(k)
+        rewards = self._scheduled_rewards(k)
         times = (self._step + np.arange(k)) * self.dt_ms
         for i in range(n):
             pre_steps = np.flatnonzero(spikes[i, :, 0])

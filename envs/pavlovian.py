@@ -4,15 +4,20 @@ from __future__ import annotations
 
 from collections import deque
 from collections.abc import Mapping
+from copy import deepcopy
+from functools import partial
 from typing import Any
 
 import gymnasium as gym
 import numpy as np
 from gymnasium import spaces
+from gymnasium.vector import AutoresetMode, SyncVectorEnv
+from gymnasium.vector.utils import concatenate
 
 from envs.rendering import INK, MUTED, Canvas, CanvasEnv, lighten
+from envs.vector import vector_arguments
 
-__all__ = ["PavlovianConditioningEnv"]
+__all__ = ["PavlovianConditioningEnv", "PavlovianConditioningVectorEnv"]
 
 _S1_COLOR = (214, 39, 40)
 _REWARD_COLOR = (44, 160, 44)
@@ -137,7 +142,8 @@ class PavlovianConditioningEnv(CanvasEnv, gym.Env[np.ndarray, np.ndarray]):
         self.action_space = spaces.MultiBinary(self.n_watched)
         self._step = 0
         self._shown = -1  # the stimulus in the observation of the current step, -1 if none
-        self._next_stimulus = 0  # step of the next delivery
+        self._next_stimulus = 0  # step of the next delivery not yet drawn
+        self._plan: deque[tuple[int, int, int]] = deque()  # drawn deliveries: (step, stimulus, reward step or -1)
         self._window: tuple[int, int, int] | None = None  # (stimulus, step shown, spikes so far)
         self._pending: list[int] = []  # steps of scheduled rewards
         self._rewards = self._presentations = self._s1_presentations = 0
@@ -152,6 +158,7 @@ class PavlovianConditioningEnv(CanvasEnv, gym.Env[np.ndarray, np.ndarray]):
             raise ValueError(f"PavlovianConditioningEnv takes no reset options, got {sorted(options)}.")
         self._step = 0
         self._window = None
+        self._plan.clear()
         self._pending = []
         self._rewards = self._presentations = self._s1_presentations = 0
         self._responses[:] = 0.0
@@ -174,17 +181,29 @@ class PavlovianConditioningEnv(CanvasEnv, gym.Env[np.ndarray, np.ndarray]):
                 f"({self.n_watched},); got an array of shape {spikes.shape}."
             )
         info = self._info()
-        self._raster.append(np.flatnonzero(spikes).astype(np.int16))
+        observation, due, response = self._advance(np.flatnonzero(spikes).astype(np.int16))
+        info.update(response)
+        terminated = self._step == self.n_steps
+        if self.render_mode == "human" and (terminated or self._step % 100 == 0):
+            self._render_frame()
+        return observation, float(due), terminated, False, info
+
+    def _advance(self, fired: np.ndarray) -> tuple[np.ndarray, int, dict[str, int]]:
+        """One step in which the watched neurons ``fired`` (their indices): the response window counts them, the
+        rewards due now are delivered, the clock moves on and the next observation is made. Returns it, the
+        rewards delivered and, when a response window closed, ``response`` and ``response_stimulus``."""
+        response = {}
+        self._raster.append(fired)
         if self._window is not None:
             stimulus, shown, count = self._window
             lag = self._step - shown
             start, end = self.response_window_ms
             if start <= lag < end:
-                count += int(spikes.sum())
+                count += len(fired)
             self._window = (stimulus, shown, count)
             if lag == end - 1:
                 self._responses[stimulus] += (count, 1.0)
-                info.update(response=count, response_stimulus=stimulus)
+                response = {"response": count, "response_stimulus": stimulus}
                 self._window = None
         due = sum(1 for r in self._pending if r == self._step)
         if due:
@@ -192,30 +211,94 @@ class PavlovianConditioningEnv(CanvasEnv, gym.Env[np.ndarray, np.ndarray]):
             self._rewards += due
             self._events.append((self._step, "reward", 0))
         self._step += 1
-        terminated = self._step == self.n_steps
         observation = self._observe()
         if self._events and self._events[0][0] < self._step - 1000:
             self._events = [e for e in self._events if e[0] >= self._step - 1000]
-        if self.render_mode == "human" and (terminated or self._step % 100 == 0):
-            self._render_frame()
-        return observation, float(due), terminated, False, info
+        return observation, due, response
 
     def _observe(self) -> np.ndarray:
         """The observation of the current step: delivers the next stimulus when it is due."""
         observation = np.zeros(self.n_stimuli, dtype=np.int8)
         self._shown = -1
-        if self._step == self._next_stimulus and self._step < self.n_steps:
-            stimulus = int(self.np_random.integers(self.n_stimuli))
+        self._draw_until(self._step)
+        if self._plan and self._plan[0][0] == self._step:
+            _, stimulus, reward_step = self._plan.popleft()
             observation[stimulus] = 1
             self._shown = stimulus
             self._presentations += 1
             self._window = (stimulus, self._step, 0)
             self._events.append((self._step, "stimulus", stimulus))
-            if stimulus == 0:  # S1: reward after 1 .. max_reward_delay_ms ms
+            if reward_step >= 0:  # S1
                 self._s1_presentations += 1
-                self._pending.append(self._step + int(np.ceil(self.max_reward_delay_ms * self.np_random.random())))
-            self._next_stimulus = self._step + self._isi()
+                self._pending.append(reward_step)
         return observation
+
+    def _draw_until(self, step: int) -> None:
+        """Draws the deliveries up to ``step`` in time order, each as: the stimulus, for S1 its reward's delay
+        (1 .. max_reward_delay_ms ms), the interval to the next. Nothing the agent does changes them, so
+        drawing ahead (for a block of steps) gives the same schedule as drawing at each delivery."""
+        while self._next_stimulus <= step and self._next_stimulus < self.n_steps:
+            stimulus = int(self.np_random.integers(self.n_stimuli))
+            reward_step = -1
+            if stimulus == 0:
+                reward_step = self._next_stimulus + int(np.ceil(self.max_reward_delay_ms * self.np_random.random()))
+            self._plan.append((self._next_stimulus, stimulus, reward_step))
+            self._next_stimulus += self._isi()
+
+    # -- blocks of steps (``train.loop``) -----------------------------------------------------------------
+    def lookahead_steps(self) -> int:
+        """How many of the next steps have observations and rewards no action can change: all of them (the
+        schedule of stimuli and rewards is the experimenter's alone), up to the episode's last step, which
+        ends the episode; 0 before the first reset."""
+        return max(0, self.n_steps - 1 - self._step) if self._started else 0
+
+    def scheduled(self, k: int) -> tuple[np.ndarray, np.ndarray]:
+        """The observations (k, n_stimuli) and rewards (k,) of the next k steps (the current observation
+        first), k <= ``lookahead_steps()``."""
+        if not 0 < k <= self.lookahead_steps():
+            raise ValueError(f"the next {k} steps are not fixed: at most {self.lookahead_steps()}")
+        self._draw_until(self._step + k - 1)
+        observations = np.zeros((k, self.n_stimuli), dtype=np.int8)
+        if self._shown >= 0:
+            observations[0, self._shown] = 1
+        rewards = np.zeros(k)
+        due = [r - self._step for r in self._pending]
+        for step, stimulus, reward_step in self._plan:
+            if step >= self._step + k:
+                break
+            observations[step - self._step, stimulus] = 1
+            due.append(reward_step - self._step if reward_step >= 0 else k)
+        for j in due:
+            if 0 <= j < k:
+                rewards[j] += 1.0
+        return observations, rewards
+
+    def step_block(self, actions: np.ndarray) -> tuple[np.ndarray, np.ndarray, dict[str, Any]]:
+        """k steps at once (k <= ``lookahead_steps()``), equal to k calls of ``step``, none of which ends the
+        episode; ``actions`` (k, n_watched). Returns the observation after the block, the rewards (k,) and the
+        info of the block's last step."""
+        if not self._started:
+            raise RuntimeError("PavlovianConditioningEnv.step_block() called before reset(); call reset() first.")
+        spikes = np.asarray(actions)
+        k = spikes.shape[0] if spikes.ndim == 2 else 0
+        if spikes.shape != (k, self.n_watched) or not ((spikes == 0) | (spikes == 1)).all():
+            raise ValueError(
+                f"a block's action is the spikes (0 or 1) of the {self.n_watched} watched neurons at each step, "
+                f"shape (k, {self.n_watched}); got an array of shape {spikes.shape}."
+            )
+        if not 0 < k <= self.lookahead_steps():
+            raise ValueError(f"the next {k} steps are not fixed: at most {self.lookahead_steps()}")
+        steps, neurons = np.nonzero(spikes)
+        fired = np.split(neurons.astype(np.int16), np.searchsorted(steps, np.arange(1, k)))  # per step
+        rewards = np.zeros(k)
+        for j in range(k):
+            if j == k - 1:
+                info = self._info()
+            observation, rewards[j], response = self._advance(fired[j])
+        info.update(response)
+        if self.render_mode == "human":
+            self._render_frame()
+        return observation, rewards, info
 
     def _isi(self) -> int:
         return int(self.np_random.integers(self.min_isi_ms, self.max_isi_ms + 1))
@@ -313,3 +396,49 @@ class PavlovianConditioningEnv(CanvasEnv, gym.Env[np.ndarray, np.ndarray]):
             color = _S1_COLOR if s == 0 else _OTHER_COLOR
             pygame.draw.rect(surface, color, (left + s * step, strip_top + strip_height - h, max(1.0, step - 1), h))
         pygame.draw.line(surface, MUTED, (left, strip_top + strip_height), (left + width, strip_top + strip_height), 1)
+
+
+class PavlovianConditioningVectorEnv(SyncVectorEnv):
+    """``num_envs`` copies of :class:`PavlovianConditioningEnv` (the env's ``vector_entry_point``): Gymnasium's
+    ``SyncVectorEnv`` of them (so step for step the same as ``gym.make_vec(..., vectorization_mode="sync")``),
+    with the copies' blocks of steps for the rollout loop (``lookahead_steps``, ``scheduled``, ``step_block``:
+    the experimenter's schedule does not depend on the network, so the loop may hand the agent many steps at
+    once). SAME_STEP autoreset only; no rendering: render one copy with the single env.
+    """
+
+    def __init__(
+        self,
+        num_envs: int = 1,
+        *,
+        autoreset_mode: AutoresetMode | str = AutoresetMode.SAME_STEP,
+        render_mode: str | None = None,
+        **kwargs: Any,
+    ) -> None:
+        num_envs = vector_arguments("PavlovianConditioningVectorEnv", num_envs, autoreset_mode, render_mode)
+        super().__init__(
+            [partial(PavlovianConditioningEnv, **kwargs)] * num_envs, autoreset_mode=AutoresetMode.SAME_STEP
+        )
+
+    def lookahead_steps(self) -> int:
+        """The steps every copy has fixed (see ``PavlovianConditioningEnv.lookahead_steps``)."""
+        return min(env.lookahead_steps() for env in self.envs)
+
+    def scheduled(self, k: int) -> tuple[np.ndarray, np.ndarray]:
+        """The observations (num_envs, k, n_stimuli) and rewards (num_envs, k) of every copy's next k steps."""
+        observations, rewards = zip(*(env.scheduled(k) for env in self.envs), strict=True)
+        return np.stack(observations), np.stack(rewards)
+
+    def step_block(self, actions: np.ndarray) -> tuple[np.ndarray, np.ndarray, dict[str, Any]]:
+        """k steps of every copy at once, equal to k calls of ``step``; ``actions`` (num_envs, k, n_watched).
+        Returns the observations after the block, the rewards (num_envs, k) and the infos of its last step."""
+        actions = np.asarray(actions)
+        if actions.ndim != 3 or actions.shape[0] != self.num_envs:
+            raise ValueError(f"a block's actions are (num_envs, k, n_watched); got shape {actions.shape}")
+        infos: dict[str, Any] = {}
+        rewards = []
+        for i, env in enumerate(self.envs):
+            self._env_obs[i], reward, info = env.step_block(actions[i])
+            rewards.append(reward)
+            infos = self._add_info(infos, info, i)
+        self._observations = concatenate(self.single_observation_space, self._env_obs, self._observations)
+        return deepcopy(self._observations) if self.copy else self._observations, np.stack(rewards), infos

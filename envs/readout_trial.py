@@ -24,7 +24,7 @@ from gymnasium.vector import AutoresetMode, VectorEnv
 from gymnasium.vector.utils import batch_space
 
 from envs.rendering import CanvasEnv
-from envs.vector import CopyGenerators, reset_seeds
+from envs.vector import CopyGenerators, reset_seeds, vector_arguments
 
 __all__ = [
     "ReadoutTask",
@@ -211,21 +211,13 @@ class ReadoutTrialVectorEnv(VectorEnv):
         **task_kwargs: Any,
     ) -> None:
         name = type(self).__name__
-        if AutoresetMode(autoreset_mode) != AutoresetMode.SAME_STEP:
-            raise ValueError(
-                f"{name} supports autoreset_mode=AutoresetMode.SAME_STEP only; "
-                "use gym.make_vec(..., vectorization_mode='sync') for the other modes."
-            )
-        if render_mode is not None:
-            raise ValueError(f"{name} does not render; render one copy with gym.make(...).")
-        if int(num_envs) != num_envs or num_envs < 1:
-            raise ValueError(f"num_envs must be a positive integer, got {num_envs!r}")
+        num_envs = vector_arguments(name, num_envs, autoreset_mode, render_mode)
         defaults = task_arguments(self.single_env)
         unknown = sorted(set(task_kwargs) - set(defaults))
         if unknown:
             raise TypeError(f"unknown {self.task_class.name} argument(s) {unknown}; valid: {sorted(defaults)}")
         self._task = task = self.task_class(**{**defaults, **task_kwargs})
-        self.num_envs = n = int(num_envs)
+        self.num_envs = n = num_envs
         self.n_channels, self.dt_ms, self.dt, self.n_steps = task.n_channels, task.dt_ms, task.dt, task.n_steps
         self.single_observation_space, self.single_action_space = task.spaces()
         self.observation_space = batch_space(self.single_observation_space, n)

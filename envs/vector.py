@@ -7,6 +7,21 @@ from typing import Any
 
 import numpy as np
 from gymnasium.utils import seeding
+from gymnasium.vector import AutoresetMode
+
+
+def vector_arguments(name: str, num_envs: Any, autoreset_mode: AutoresetMode | str, render_mode: str | None) -> int:
+    """The arguments every SAME_STEP-only, non-rendering native vector env checks alike; returns num_envs."""
+    if AutoresetMode(autoreset_mode) != AutoresetMode.SAME_STEP:
+        raise ValueError(
+            f"{name} supports autoreset_mode=AutoresetMode.SAME_STEP only; "
+            "use gym.make_vec(..., vectorization_mode='sync') for the other modes."
+        )
+    if render_mode is not None:
+        raise ValueError(f"{name} does not render; render one copy with gym.make(...).")
+    if int(num_envs) != num_envs or num_envs < 1:
+        raise ValueError(f"num_envs must be a positive integer, got {num_envs!r}")
+    return int(num_envs)
 
 
 def reset_seeds(seed: int | Sequence[int | None] | None, num_envs: int) -> list[int | None]:

@@ -4,11 +4,12 @@
 vector env of one), feeds each step's outcome to the agent, and returns one record per finished episode.
 Evaluation, checkpoints and progress reporting hang off it as callbacks.
 
-Blocks: where the env can say that its next K steps' rewards are fixed whatever the agent does and its
-observation stays the current one (``lookahead_steps()``: the distal reward task, whose rewards come 1-3 s
-after the pairing that earns them), the loop hands the agent those K steps at once (``agent.predict_block``
-with ``env.scheduled_rewards(K)``, then ``env.step_block``). That is the same computation as K single steps,
-without K round trips through Python (an agent with a compiled step runs the block in one call).
+Blocks: where the env can say that its next K steps' observations and rewards are fixed whatever the agent
+does (``lookahead_steps()``: the distal reward task, whose rewards come 1-3 s after the pairing that earns them;
+Pavlovian conditioning, whose stimuli and rewards follow the experimenter's schedule), the loop hands the agent
+up to ``BLOCK_STEPS`` of them at once (``agent.predict_block`` with ``env.scheduled(K)``, then
+``env.step_block``). That is the same computation as K single steps, without K round trips through Python (an
+agent with a compiled step runs the block in one call).
 """
 
 from __future__ import annotations
@@ -23,6 +24,9 @@ import numpy as np
 from gymnasium.vector import AutoresetMode, SyncVectorEnv, VectorEnv
 
 from agents.base import Agent, transition_info
+
+BLOCK_STEPS = 1000
+"""The most steps the loop hands the agent at once."""
 
 EpisodeCallback = Callable[[list[dict[str, Any]]], bool | None]
 """Called with the episodes that just finished; returning False stops the rollout."""
@@ -121,16 +125,16 @@ def rollout(
         and not record_steps
         and not getattr(agent, "needs_step_info", True)
         and hasattr(agent, "predict_block")
-        and all(hasattr(venv, name) for name in ("lookahead_steps", "scheduled_rewards", "step_block"))
+        and all(hasattr(venv, name) for name in ("lookahead_steps", "scheduled", "step_block"))
     )
     while (done_count < episodes).any():
-        k = venv.lookahead_steps() if blocks else 0
+        k = min(venv.lookahead_steps(), BLOCK_STEPS) if blocks else 0
         if sample_every:
             k = min(k, sample_every - step % sample_every)
-        if k > 1:  # k steps whose rewards are fixed already: the agent acts them in one call
-            observations = np.repeat(obs[:, None], k, axis=1)
+        if k > 1:  # k steps whose observations and rewards are fixed already: the agent acts them in one call
+            observations, rewards = venv.scheduled(k)
             action = agent.predict_block(
-                observations, venv.scheduled_rewards(k), episode_start=episode_start, deterministic=deterministic
+                observations, rewards, episode_start=episode_start, deterministic=deterministic
             )
             obs, reward, _ = venv.step_block(action)
             returns += reward.sum(axis=1)

@@ -182,12 +182,21 @@ def run_block(
     rewards: np.ndarray,
     watched: np.ndarray,
     actions: np.ndarray,
+    stimulate: bool,
+    observations: np.ndarray,
+    groups: np.ndarray,
+    pulse: np.float32,
+    current: np.ndarray,
 ) -> None:
     """``rewards.shape[1]`` ms of the whole network, each as the agent's ``_act`` then ``_observe`` do it on the
     fused path: ``stdp_and_deliver``, ``izhikevich_and_trace_step`` on the background ``noise[:, noise_pos + k]``,
     the clock ``t`` advanced, every ``update_every`` ms (if ``plastic``) ``s <- clip(s + (d + d_tonic) c, 0, w_max)``
     on the excitatory rows and ``c <- tag_decay c`` on all, the watched neurons' spikes into ``actions`` (B, K, k),
-    and (if ``plastic``) ``d += reward_increment * rewards[:, k]``: the reward of the step, after it."""
+    and (if ``plastic``) ``d += reward_increment * rewards[:, k]``: the reward of the step, after it.
+
+    If ``stimulate`` (input_mode "stimulus"), the neurons' current is the arriving input plus the background, plus
+    ``pulse`` into every neuron of ``groups[b, s]`` (B, S, G) for each stimulus s on in ``observations[b, k]``
+    (> 0.5), added one stimulus after the other into the scratch ``current`` (B, N)."""
     n_batch = v.shape[0]
     m_out = weight.shape[2]
     for b in prange(n_batch):  # the networks are independent: one thread each
@@ -198,8 +207,17 @@ def run_block(
                 v[one], v_peak, spikes[one], trace[one], tag[one], post[one], delay[one], weight[one],
                 incoming[one], incoming_mask[one], buffer[one], clock - 1, a_plus, a_minus, plastic,
             )  # fmt: skip
+            slot = clock % buffer.shape[1]
+            if stimulate:
+                for i in range(v.shape[1]):
+                    current[b, i] = buffer[b, slot, i] + noise[b, noise_pos + k, i]
+                    buffer[b, slot, i] = _F32(0.0)
+                for s in range(observations.shape[2]):
+                    if observations[b, k, s] > 0.5:
+                        for g in range(groups.shape[2]):
+                            current[b, groups[b, s, g]] += pulse
             izhikevich_and_trace_step(
-                v[one], u[one], buffer[one], clock % buffer.shape[1], noise[one], noise_pos + k, v[one], True, a,
+                v[one], u[one], buffer[one], slot, noise[one], noise_pos + k, current[one], not stimulate, a,
                 b_recovery, c, d, v_peak, trace[one], trace_decay, dopamine[one], dopamine_decay,
             )  # fmt: skip
             clock += 1

@@ -177,3 +177,28 @@ def test_a_block_of_an_agent_without_the_compiled_block_is_its_steps():
     single = np.stack([step(agents[1], 1, reward=r)[0] for r in rewards[0]], axis=1)
     np.testing.assert_array_equal(block, single)
     assert torch.equal(agents[0].dopamine, agents[1].dopamine) and agents[0].dopamine.item() > 0
+
+
+def test_a_block_of_stimulus_pulses_equals_its_steps_to_the_bit():
+    """``predict_block`` with input_mode "stimulus" (Izhikevich's Fig. 2: a pulse into the stimulus's group)
+    against ``predict`` and ``observe`` step by step, a reward after one of the stimuli."""
+    env = gym.make("spikegym/PavlovianConditioning-v0", n_stimuli=4, n_watched=80, duration_s=1)
+    config = {"preset": "izhikevich2007-pavlovian", **SMALL, "stimulus_group_size": 10}
+    agents = [make_agent("dastdp", env, seeds=[5, 6], config=config) for _ in range(2)]
+    K = 300
+    observations = np.zeros((2, K, 4), np.float32)
+    observations[0, [10, 120, 250], [0, 2, 0]] = 1.0
+    observations[1, [60, 61], [3, 1]] = 1.0
+    rewards = np.zeros((2, K))
+    rewards[0, 200] = 1.0
+    block = agents[0].predict_block(observations, rewards)
+    single = []
+    for k in range(K):
+        action, _ = agents[1].predict(observations[:, k])
+        agents[1].observe(rewards[:, k], np.zeros(2, bool), np.zeros(2, bool), {})
+        single.append(action)
+    np.testing.assert_array_equal(block, np.stack(single, axis=1))
+    assert block.shape == (2, K, 80) and block[0, 11].sum() >= 10  # the pulse made its group fire
+    first, second = agents[0].state_dict()["tensors"], agents[1].state_dict()["tensors"]
+    for key, value in second.items():
+        assert torch.equal(first[key], value), key

@@ -91,7 +91,7 @@ def test_the_vector_env_equals_the_sync_vector_env_step_for_step(p_spike):
 
 def test_a_block_of_steps_equals_its_steps():
     """``step_block`` against the same spikes step by step (the same pairings, reward delays drawn in the same
-    order, the same rewards and counters); ``scheduled_rewards`` says beforehand what the block delivers;
+    order, the same rewards and counters); ``scheduled`` says beforehand what the block delivers;
     ``lookahead_steps`` never reaches past the earliest reward delay or onto the episode's last step."""
     kwargs = dict(num_envs=3, duration_s=1.0, min_delay_ms=50, spread_ms=80, interval_ms=30)
     blocked, stepped = (
@@ -106,7 +106,8 @@ def test_a_block_of_steps_equals_its_steps():
         assert k <= 50 and stepped._step + k <= 999
         k = int(rng.integers(1, k + 1))  # blocks of any length up to the lookahead
         spikes = (rng.random((3, k, 2)) < 0.2).astype(np.int8)
-        due = blocked.scheduled_rewards(k)
+        observations, due = blocked.scheduled(k)
+        assert observations.shape == (3, k, 0)
         obs, block_rewards, info = blocked.step_block(spikes)
         np.testing.assert_array_equal(block_rewards, due)
         for j in range(k):
@@ -119,7 +120,7 @@ def test_a_block_of_steps_equals_its_steps():
     assert all(g.random() == h.random() for g, h in zip(blocked._rngs, stepped._rngs, strict=True))
     assert rewards > 20 and info["pairings"].sum() > 20
     with pytest.raises(ValueError, match="not fixed"):
-        blocked.scheduled_rewards(1)
+        blocked.scheduled(1)
     blocked.reset(seed=0)
     with pytest.raises(ValueError, match="not fixed"):
         blocked.step_block(np.zeros((3, 51, 2), np.int8))

@@ -129,3 +129,65 @@ def test_reset_takes_no_options_and_step_needs_reset():
         env.step(np.zeros(10, np.int8))
     with pytest.raises(ValueError, match="no reset options"):
         env.reset(options={"stimulus": 0})
+
+
+def test_the_vector_env_equals_the_sync_vector_env_and_its_blocks_equal_their_steps():
+    """The native vector env step for step against Gymnasium's sync one (through an autoreset); then blocks:
+    ``scheduled`` says beforehand what the next k steps observe and deliver, and ``step_block`` equals k calls
+    of ``step`` (the same stimuli, rewards, responses and infos), up to the episode's last step."""
+    from gymnasium.utils.env_checker import data_equivalence
+
+    kwargs = dict(num_envs=2, n_stimuli=3, n_watched=6, min_isi_ms=20, max_isi_ms=40, max_reward_delay_ms=60,
+                  response_window_ms=(2, 12), duration_s=0.5)  # fmt: skip
+    native = gym.make_vec("spikegym/PavlovianConditioning-v0", vectorization_mode="vector_entry_point", **kwargs)
+    sync = gym.make_vec(
+        "spikegym/PavlovianConditioning-v0", vectorization_mode="sync", vector_kwargs={"autoreset_mode": "SameStep"},
+        **kwargs,
+    )  # fmt: skip
+    assert type(native).__name__ == "PavlovianConditioningVectorEnv"
+    rng = np.random.default_rng(0)
+    for a, b in zip(native.reset(seed=4), sync.reset(seed=4), strict=True):
+        assert data_equivalence(a, b, exact=True)
+    for _ in range(700):  # through one autoreset
+        action = (rng.random((2, 6)) < 0.2).astype(np.int8)
+        for a, b in zip(native.step(action), sync.step(action), strict=True):
+            assert data_equivalence(a, b, exact=True), f"native {a}\nsync   {b}"
+
+    blocked, stepped = (
+        gym.make_vec("spikegym/PavlovianConditioning-v0", vectorization_mode="vector_entry_point", **kwargs)
+        for _ in range(2)
+    )
+    obs, _ = blocked.reset(seed=9)
+    stepped.reset(seed=9)
+    assert blocked.lookahead_steps() == 499
+    seen = {"stimuli": 0, "rewards": 0.0, "responses": 0}
+    while (k := blocked.lookahead_steps()) > 0:
+        k = int(rng.integers(1, min(k, 90) + 1))
+        observations, rewards = blocked.scheduled(k)
+        assert observations.shape == (2, k, 3) and rewards.shape == (2, k)
+        np.testing.assert_array_equal(observations[:, 0], obs)  # the block starts with the current observation
+        spikes = (rng.random((2, k, 6)) < 0.2).astype(np.int8)
+        obs, block_rewards, info = blocked.step_block(spikes)
+        np.testing.assert_array_equal(block_rewards, rewards)
+        for j in range(k):
+            step_obs, step_rewards, terminated, _, step_info = stepped.step(spikes[:, j])
+            assert not terminated.any()
+            np.testing.assert_array_equal(step_rewards, rewards[:, j])
+            if j + 1 < k:
+                np.testing.assert_array_equal(step_obs, observations[:, j + 1])
+            seen["responses"] += int(step_info.get("_response", np.zeros(2)).sum())
+        assert data_equivalence(obs, step_obs, exact=True) and data_equivalence(info, step_info, exact=True)
+        seen["stimuli"] += int(observations.sum())
+        seen["rewards"] += float(rewards.sum())
+    assert seen["stimuli"] > 20 and seen["rewards"] > 3 and seen["responses"] > 20  # the comparison saw them all
+    assert stepped.envs[0]._step == 499
+    with pytest.raises(ValueError, match="not fixed"):
+        blocked.scheduled(2)
+    with pytest.raises(ValueError, match="not fixed"):
+        blocked.step_block(np.zeros((2, 2, 6), np.int8))
+    blocked.reset(seed=0)
+    with pytest.raises(ValueError, match="watched neurons"):
+        blocked.step_block(np.full((2, 3, 6), 2))
+    with pytest.raises(ValueError, match="SAME_STEP"):
+        gym.make_vec("spikegym/PavlovianConditioning-v0", 2, vectorization_mode="vector_entry_point",
+                     autoreset_mode="NextStep")  # fmt: skip
