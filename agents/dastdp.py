@@ -371,14 +371,18 @@ class DASTDPAgent(Agent):
         return self._noise[:, row]
 
     def _next_background(self) -> int:
-        """The row of ``_noise`` (B, chunk, N) that holds this ms's background current; draws the next chunk
-        when the last is used up (in place: ``amplitude (U - 0.5)``, the same float32 operations without new
-        tensors)."""
+        """The row of ``_noise`` (B, chunk, N) that holds this ms's background current (drawing the next chunk
+        when the last is used up)."""
+        self._refill_background()
+        self._noise_pos += 1
+        return self._noise_pos - 1
+
+    def _refill_background(self) -> None:
+        """When ``_noise`` is used up, the next chunk, in place: ``amplitude (U - 0.5)``, the same float32
+        operations as a new tensor would take."""
         if self._noise_pos == self._noise_chunk:
             self.generators.uniform_into(self._noise).sub_(0.5).mul_(self.config.noise_amplitude)
             self._noise_pos = 0
-        self._noise_pos += 1
-        return self._noise_pos - 1
 
     def _act(self, obs: Tensor, deterministic: bool) -> Tensor:
         cfg, t = self.config, self.t
@@ -483,9 +487,7 @@ class DASTDPAgent(Agent):
         current = np.zeros((B, self.n), dtype=np.float32)
         done = 0
         while done < K:
-            if self._noise_pos == self._noise_chunk:
-                self._next_background()  # draws the next chunk ...
-                self._noise_pos = 0  # ... of which the kernel uses the first row on
+            self._refill_background()
             n = min(K - done, self._noise_chunk - self._noise_pos)
             v, u, trace, tag, buffer, noise, dopamine, post, delay, weight, incoming, incoming_mask, a, b, c, d = (
                 self._kernel_views()
