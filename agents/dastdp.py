@@ -5,7 +5,9 @@ signaling. Cerebral Cortex 17:2443-2452. doi:10.1093/cercor/bhl152 (model code: 
 
 Network: N = 1000 Izhikevich neurons, 800 regular-spiking excitatory and 200 fast-spiking inhibitory,
 M = 100 synapses per neuron (excitatory onto any neuron, inhibitory onto excitatory ones), weights +1 / -1,
-1 ms conduction delay, and random background input ``I = 13 (U - 0.5)`` to every neuron every ms.
+1 ms conduction delay, and random background input ``I = 13 (U - 0.5)`` to every neuron every ms (U from
+Philox4x32-10 keyed by the network's seed and counted by the ms, ``noise.counter_uniform``: the compiled
+kernels draw it where they use it, and a checkpoint keeps only the clock).
 
 Each excitatory synapse j -> i carries an STDP tag c_ji and a weight s_ji::
 
@@ -32,6 +34,11 @@ Input pathways (``input_mode``), for tasks whose observation drives the network:
   c_ji, STDP traces of input and network neurons (set to 1 at a spike, x 0.95 per ms), s_ji <- clip(s_ji +
   (d_tonic + d) c_ji, 0, s_max) every 10 ms. With ``fan_out = 0`` and no inhibitory neurons the network is the
   notebook's feedforward layer (100 inputs -> 50 outputs).
+
+Traces, tags and dopamine below 2^-100 in magnitude are set to zero as they decay (``flush_tiny_``): nothing
+the rule computes resolves them, and left alone they would decay into float32's subnormal range, where a CPU
+runs some hundred times slower per operation (1.7 s after a neuron's last spike for its trace, so most traces
+of a network firing at a few Hz): the network ran 2.6x slower.
 
 Optionally (``dopamine_baseline_tau_s`` > 0) the weights follow dopamine relative to its running mean,
 ``ds/dt = c (d - <d> + d_tonic)`` with ``d<d>/dt = (d - <d>) / tau_b``: a departure from the paper for tasks
@@ -61,15 +68,18 @@ from agents.core import (
     Connectivity,
     DopamineParameters,
     IzhikevichState,
+    counter_uniform,
     delay_buffer_init,
     deliver_spikes,
     dopamine_step,
     eligibility_decay,
     fixed_fanout_connectivity,
+    flush_tiny_,
     izhikevich_init,
     izhikevich_kernels,
     izhikevich_parameters,
     izhikevich_step,
+    philox_keys,
     read_input,
     restart,
     stdp_update,
@@ -146,8 +156,8 @@ class DASTDPConfig:
     fused_cpu_step: bool = True
     """On a CPU, step the network's spikes, tags, delivery, neurons and traces with the fused kernels
     (``agents.core.izhikevich_kernels``: the same float32 arithmetic in compiled loops, equal to the torch
-    operations to the bit), and run the rollout loop's blocks (``predict_block``) in one compiled call per chunk
-    of background noise; False, or CUDA: the torch operations."""
+    operations to the bit), and run the rollout loop's blocks (``predict_block``) in one compiled call per block;
+    False, or CUDA: the torch operations."""
 
     def __post_init__(self) -> None:
         bad = []
@@ -266,7 +276,7 @@ class DASTDPAgent(Agent):
 
     name: ClassVar[str] = "dastdp"
     needs_step_info: ClassVar[bool] = False
-    unbatched_state: ClassVar[tuple[str, ...]] = ("t", "noise_pos")
+    unbatched_state: ClassVar[tuple[str, ...]] = ("t",)
 
     def __init__(
         self,
@@ -323,9 +333,8 @@ class DASTDPAgent(Agent):
             keys = self.generators.uniform(self.n_inputs, cfg.n_excitatory)
             self.stimulus_groups = torch.topk(keys, cfg.stimulus_group_size, dim=2, largest=False).indices
         self.dopamine_params = DopamineParameters(cfg.tau_d_ms, cfg.d_tonic, cfg.reward_dopamine)
-        self._noise_chunk = 250
-        self._noise = torch.zeros(B, self._noise_chunk, self.n, device=dev)
-        self._noise_pos = self._noise_chunk
+        self.noise_keys = philox_keys(self.seeds, dev)  # the background's Philox keys (B, 2): the seeds
+        self._noise, self._noise_start = torch.zeros(B, 0, self.n, device=dev), 0  # torch's path: steps drawn ahead
         self.t = 0  # ms since the networks were built (the delay ring buffer's clock)
         self._fused = (
             cfg.fused_cpu_step
@@ -342,6 +351,9 @@ class DASTDPAgent(Agent):
             self._amplitudes = (np.float32(cfg.a_plus), np.float32(cfg.a_minus))
             self._trace_decay = np.float32(cfg.trace_decay_per_ms)
             self._dopamine_decay = np.float32(math.exp(-1.0 / cfg.tau_d_ms))
+            self._noise_keys = self.noise_keys.numpy().astype(np.uint32)
+            self._noise_amplitude = np.float32(cfg.noise_amplitude)
+            self._noise_now = torch.empty(B, self.n)
         self.reset()
 
     def _choose_watched(self, k: int) -> Tensor:
@@ -366,23 +378,16 @@ class DASTDPAgent(Agent):
 
     # -- the network ---------------------------------------------------------------------------------
     def _background(self) -> Tensor:
-        """This ms's background current, (B, N)."""
-        row = self._next_background()  # first: it may draw a new chunk
-        return self._noise[:, row]
-
-    def _next_background(self) -> int:
-        """The row of ``_noise`` (B, chunk, N) that holds this ms's background current (drawing the next chunk
-        when the last is used up)."""
-        self._refill_background()
-        self._noise_pos += 1
-        return self._noise_pos - 1
-
-    def _refill_background(self) -> None:
-        """When ``_noise`` is used up, the next chunk, in place: ``amplitude (U - 0.5)``, the same float32
-        operations as a new tensor would take."""
-        if self._noise_pos == self._noise_chunk:
-            self.generators.uniform_into(self._noise).sub_(0.5).mul_(self.config.noise_amplitude)
-            self._noise_pos = 0
+        """This ms's background current, (B, N): ``amplitude (U - 0.5)``, U the networks' ``counter_uniform``
+        of the clock (the fused kernels make the same numbers themselves)."""
+        if self._fused:
+            izhikevich_kernels.background_into(self._noise_now.numpy(), self._noise_keys, self.t, self._noise_amplitude)
+            return self._noise_now
+        offset = self.t - self._noise_start
+        if not 0 <= offset < self._noise.shape[1]:  # the next steps at once: torch's operations per call, not per ms
+            uniform = counter_uniform(self.noise_keys, self.t, self.n, steps=100)
+            self._noise, self._noise_start, offset = (uniform - 0.5) * self.config.noise_amplitude, self.t, 0
+        return self._noise[:, offset]
 
     def _act(self, obs: Tensor, deterministic: bool) -> Tensor:
         cfg, t = self.config, self.t
@@ -424,10 +429,10 @@ class DASTDPAgent(Agent):
                 self._fused_neuron_step(current)
             else:
                 _, self.state = izhikevich_step(current, self.state, self.params)
-                self.trace = trace_decay(self.trace, cfg.trace_decay_per_ms)
-                self.dopamine = dopamine_step(self.dopamine, 0.0, self.dopamine_params, 1.0)
+                self.trace = flush_tiny_(trace_decay(self.trace, cfg.trace_decay_per_ms))
+                self.dopamine = flush_tiny_(dopamine_step(self.dopamine, 0.0, self.dopamine_params, 1.0))
         if inputs is not None:
-            self.input_trace = trace_decay(self.input_trace, cfg.trace_decay_per_ms)
+            self.input_trace = flush_tiny_(trace_decay(self.input_trace, cfg.trace_decay_per_ms))
         if cfg.dopamine_baseline_tau_s:
             self.dopamine_mean += (self.dopamine - self.dopamine_mean) / (1000.0 * cfg.dopamine_baseline_tau_s)
         self.t += 1
@@ -439,10 +444,10 @@ class DASTDPAgent(Agent):
             excitatory = slice(0, cfg.n_excitatory)
             w = self.conn.weight[:, excitatory]
             w.add_(drive * self.tag[:, excitatory]).clamp_(0.0, cfg.w_max)
-            eligibility_decay(self.tag, cfg.tag_decay_per_update)
+            flush_tiny_(eligibility_decay(self.tag, cfg.tag_decay_per_update))
             if inputs is not None:
                 self.input_weight.add_(drive * self.input_tag).clamp_(0.0, cfg.w_max)
-                eligibility_decay(self.input_tag, cfg.tag_decay_per_update)
+                flush_tiny_(eligibility_decay(self.input_tag, cfg.tag_decay_per_update))
         return spikes.gather(1, self.watched).to(torch.int8)
 
     def predict_block(
@@ -452,8 +457,8 @@ class DASTDPAgent(Agent):
         episode_start: np.ndarray | None = None,
         deterministic: bool = False,
     ) -> np.ndarray:
-        """K ms in compiled loops (``izhikevich_kernels.run_block``, up to one chunk of background noise per
-        call) where the fused step applies and the observation is ignored or stimulus pulses (``input_mode``
+        """K ms in one compiled call (``izhikevich_kernels.run_block``, the background drawn inside) where the
+        fused step applies and the observation is ignored or stimulus pulses (``input_mode``
         "none" or "stimulus"; no competing groups, no dopamine baseline); equal to K calls of ``predict`` and
         ``observe`` to the bit (tested). Otherwise ``Agent.predict_block``'s loop."""
         cfg, B = self.config, self.batch_size
@@ -485,32 +490,25 @@ class DASTDPAgent(Agent):
         watched = self.watched.numpy()
         groups = self.stimulus_groups.numpy() if stimulate else np.zeros((B, 0, 0), dtype=np.int64)
         current = np.zeros((B, self.n), dtype=np.float32)
-        done = 0
-        while done < K:
-            self._refill_background()
-            n = min(K - done, self._noise_chunk - self._noise_pos)
-            v, u, trace, tag, buffer, noise, dopamine, post, delay, weight, incoming, incoming_mask, a, b, c, d = (
-                self._kernel_views()
-            )
-            izhikevich_kernels.run_block(
-                v, u, self._spikes_view, trace, tag, post, delay, weight, incoming, incoming_mask, buffer,
-                noise, self._noise_pos, a, b, c, d, self._v_peak, self._trace_decay, dopamine,
-                self._dopamine_decay, *self._amplitudes, self.training, self.t, cfg.n_excitatory,
-                cfg.update_every_ms, np.float32(cfg.d_tonic), np.float32(cfg.w_max),
-                np.float32(cfg.tag_decay_per_update), np.float32(self.dopamine_params.reward_increment),
-                rewards32[:, done : done + n], watched, actions[:, done : done + n], stimulate,
-                observations[:, done : done + n], groups, np.float32(cfg.stimulus_current), current,
-            )  # fmt: skip
-            self.t += n
-            self._noise_pos += n
-            done += n
+        v, u, trace, tag, buffer, dopamine, post, delay, weight, incoming, incoming_mask, a, b, c, d = (
+            self._kernel_views()
+        )
+        izhikevich_kernels.run_block(
+            v, u, self._spikes_view, trace, tag, post, delay, weight, incoming, incoming_mask, buffer,
+            self._noise_keys, self._noise_amplitude, a, b, c, d, self._v_peak, self._trace_decay, dopamine,
+            self._dopamine_decay, *self._amplitudes, self.training, self.t, cfg.n_excitatory, cfg.update_every_ms,
+            np.float32(cfg.d_tonic), np.float32(cfg.w_max), np.float32(cfg.tag_decay_per_update),
+            np.float32(self.dopamine_params.reward_increment), rewards32, watched, actions, stimulate,
+            observations, groups, np.float32(cfg.stimulus_current), current,
+        )  # fmt: skip
+        self.t += K
         self._batched = True
         return actions
 
     def _fused_spikes_tags_and_delivery(self) -> Tensor:
         """``izhikevich_kernels.stdp_and_deliver`` on the agent's tensors: the last ms's spikes, their tags (when
         training), the trace set, their input scheduled; returns the spikes."""
-        v, _, trace, tag, buffer, _, _, post, delay, weight, incoming, incoming_mask, *_ = self._kernel_views()
+        v, _, trace, tag, buffer, _, post, delay, weight, incoming, incoming_mask, *_ = self._kernel_views()
         izhikevich_kernels.stdp_and_deliver(
             v,
             self._v_peak,
@@ -531,7 +529,7 @@ class DASTDPAgent(Agent):
 
     def _kernel_views(self) -> list[np.ndarray]:
         """Zero-copy numpy views of the tensors the kernels read and write, remade only when one of the tensors
-        was replaced (a reset, a checkpoint load, a new chunk of background noise)."""
+        was replaced (a reset, a checkpoint load)."""
         p = self.params
         tensors = (
             self.state.v,
@@ -539,7 +537,6 @@ class DASTDPAgent(Agent):
             self.trace,
             self.tag,
             self.buffer,
-            self._noise,
             self.dopamine,
             *self.conn,
             p.a,
@@ -555,15 +552,15 @@ class DASTDPAgent(Agent):
     def _fused_neuron_step(self, current: Tensor | None) -> None:
         """``izhikevich_kernels.izhikevich_and_trace_step``: the neurons' step with ``current`` (None: the input
         arriving now plus the background, read by the kernel), the traces' and the dopamine's decay, in place."""
-        noise_pos = self._next_background() if current is None else 0  # first: it may draw a new chunk
-        v, u, trace, _, buffer, noise, dopamine, *_, a, b, c, d = self._kernel_views()
+        v, u, trace, _, buffer, dopamine, *_, a, b, c, d = self._kernel_views()
         izhikevich_kernels.izhikevich_and_trace_step(
             v,
             u,
             buffer,
             self.t % buffer.shape[1],
-            noise,
-            noise_pos,
+            self._noise_keys,
+            self.t,
+            self._noise_amplitude,
             v if current is None else current.contiguous().numpy(),
             current is None,
             a,
@@ -697,10 +694,8 @@ class DASTDPAgent(Agent):
             "trace": self.trace,
             "buffer": self.buffer,
             "dopamine": self.dopamine,
-            "noise": self._noise,
             "generators": self.generators.get_state(),
             "t": torch.tensor(self.t),
-            "noise_pos": torch.tensor(self._noise_pos),
         }
         if self.config.input_mode == "spikes":
             tensors |= {"input_weight": self.input_weight, "input_tag": self.input_tag, "input_trace": self.input_trace}
@@ -722,9 +717,9 @@ class DASTDPAgent(Agent):
         self.tag = tensors["tag"].clone()
         self.state = IzhikevichState(v=tensors["v"].clone(), u=tensors["u"].clone())
         self.trace, self.buffer = tensors["trace"].clone(), tensors["buffer"].clone()
-        self.dopamine, self._noise = tensors["dopamine"].clone(), tensors["noise"].clone()
+        self.dopamine = tensors["dopamine"].clone()
         self.generators.set_state(tensors["generators"])
-        self.t, self._noise_pos = int(tensors["t"]), int(tensors["noise_pos"])
+        self.t = int(tensors["t"])  # with the seeds' keys, the clock is all the background's state
         if self.config.input_mode == "spikes":
             self.input_weight, self.input_tag = tensors["input_weight"].clone(), tensors["input_tag"].clone()
             self.input_trace = tensors["input_trace"].clone()

@@ -43,7 +43,7 @@ from agents.core.neurons import (
     rate_init,
     rate_step,
 )
-from agents.core.noise import BatchGenerators, sparse_perturbations
+from agents.core.noise import BatchGenerators, counter_uniform, philox_keys, sparse_perturbations
 from agents.core.state import restart
 from agents.core.synapses import (
     Connectivity,
@@ -66,6 +66,7 @@ from agents.core.traces import (
     alpha_step,
     decay_factor,
     eligibility_decay,
+    flush_tiny_,
     running_mean,
     spike_trace_step,
     stdp_update,
@@ -100,6 +101,7 @@ __all__ = [
     "column_layout",
     "cond_lif_init",
     "cond_lif_step",
+    "counter_uniform",
     "decay_factor",
     "delay_buffer_init",
     "deliver_spikes",
@@ -111,6 +113,7 @@ __all__ = [
     "dynamic_synapse_spike_rows",
     "eligibility_decay",
     "fixed_fanout_connectivity",
+    "flush_tiny_",
     "grid_positions",
     "incoming_index",
     "izhikevich_init",
@@ -119,6 +122,7 @@ __all__ = [
     "lif_init",
     "lif_step",
     "ou_step",
+    "philox_keys",
     "rate_init",
     "rate_step",
     "read_input",

@@ -8,7 +8,7 @@ the agent's tensors:
 * ``stdp_and_deliver``: the spikes of the last ms (``v >= v_peak``), their STDP tags (``stdp_update``), the
   trace set to 1 where they spiked, and their delayed input scheduled in the ring buffer (``deliver_spikes``);
 * ``izhikevich_and_trace_step``: the input arriving now plus the background (``read_input``), the neurons'
-  step (``izhikevich_step``), the traces' and the dopamine's decay;
+  step (``izhikevich_step``), the traces' and the dopamine's decay (with ``flush_tiny_``'s zero below ``TINY``);
 * ``run_block``: many ms of both, the weight update every 10 ms and each step's reward, for the rollout loop's
   blocks (``DASTDPAgent.predict_block``), one network per numba thread.
 
@@ -21,6 +21,9 @@ from __future__ import annotations
 
 import numpy as np
 
+from agents.core.noise import PHILOX_MULTIPLIERS, PHILOX_WEYL
+from agents.core.traces import TINY
+
 try:
     import numba
 except ImportError:  # pragma: no cover - numba ships with spikegym; this guards exotic platforms
@@ -30,6 +33,10 @@ AVAILABLE = numba is not None
 prange = numba.prange if AVAILABLE else range
 
 _F32 = np.float32
+_TINY = np.float32(TINY)  # the traces, tags and dopamine are set to 0 below it, as ``traces.flush_tiny_`` does
+_M0, _M1 = np.uint64(PHILOX_MULTIPLIERS[0]), np.uint64(PHILOX_MULTIPLIERS[1])
+_W0, _W1 = np.uint32(PHILOX_WEYL[0]), np.uint32(PHILOX_WEYL[1])
+_LOW32, _SHIFT32, _SHIFT8 = np.uint64(0xFFFFFFFF), np.uint64(32), np.uint32(8)
 
 
 def _jit(function):
@@ -39,6 +46,121 @@ def _jit(function):
 def _jit_parallel(function):
     """Compiled with its ``prange`` loop spread over numba's threads (``numba.set_num_threads``)."""
     return numba.njit(cache=True, boundscheck=False, parallel=True)(function) if AVAILABLE else function
+
+
+@_jit
+def _decayed(x: np.float32, decay: np.float32) -> np.float32:
+    """``x decay``, or 0 if its magnitude is below ``TINY`` (``trace_decay`` then ``flush_tiny_``)."""
+    y = x * decay
+    return y if abs(y) >= _TINY else _F32(0.0)
+
+
+def _philox4x32(c0, c1, c2, c3, k0, k1):
+    """``noise.philox4x32`` (ten rounds) on uint32 words."""
+    for _ in range(10):
+        p0, p1 = _M0 * np.uint64(c0), _M1 * np.uint64(c2)
+        c0, c1, c2, c3 = (
+            np.uint32(np.uint32(p1 >> _SHIFT32) ^ c1 ^ k0),
+            np.uint32(p1 & _LOW32),
+            np.uint32(np.uint32(p0 >> _SHIFT32) ^ c3 ^ k1),
+            np.uint32(p0 & _LOW32),
+        )
+        k0, k1 = np.uint32(k0 + _W0), np.uint32(k1 + _W1)  # the last bump is never used
+    return c0, c1, c2, c3
+
+
+if AVAILABLE:
+    _philox4x32 = numba.njit(inline="always")(_philox4x32)  # inlined in numba's IR: the loops around it vectorise
+
+
+@_jit
+def _network_background(out: np.ndarray, key: np.ndarray, step: int, amplitude: np.float32) -> None:
+    """One network's background current of ``step`` into ``out`` (N,): ``amplitude (U - 0.5)`` with U
+    ``noise.counter_uniform(key, step, N)``, the same float32 operations."""
+    n = out.shape[0]
+    low, high = np.uint32(step & 0xFFFFFFFF), np.uint32((step >> 32) & 0xFFFFFFFF)
+    scale, half = _F32(2.0**-24), _F32(0.5)
+    k0, k1 = key[0], key[1]
+    for q in range(n // 4):
+        w0, w1, w2, w3 = _philox4x32(np.uint32(q), low, high, np.uint32(0), k0, k1)
+        out[4 * q] = (_F32(w0 >> _SHIFT8) * scale - half) * amplitude
+        out[4 * q + 1] = (_F32(w1 >> _SHIFT8) * scale - half) * amplitude
+        out[4 * q + 2] = (_F32(w2 >> _SHIFT8) * scale - half) * amplitude
+        out[4 * q + 3] = (_F32(w3 >> _SHIFT8) * scale - half) * amplitude
+    if n % 4:  # the last, partial quad
+        q = n // 4
+        w0, w1, w2, w3 = _philox4x32(np.uint32(q), low, high, np.uint32(0), k0, k1)
+        out[4 * q] = (_F32(w0 >> _SHIFT8) * scale - half) * amplitude
+        if n % 4 > 1:
+            out[4 * q + 1] = (_F32(w1 >> _SHIFT8) * scale - half) * amplitude
+        if n % 4 > 2:
+            out[4 * q + 2] = (_F32(w2 >> _SHIFT8) * scale - half) * amplitude
+
+
+@_jit
+def background_into(out: np.ndarray, keys: np.ndarray, step: int, amplitude: np.float32) -> None:
+    """The background current of ``step`` for B networks, ``out`` (B, N), with their Philox ``keys`` (B, 2)
+    uint32."""
+    for b in range(out.shape[0]):
+        _network_background(out[b], keys[b], step, amplitude)
+
+
+@_jit
+def _network_spikes(v: np.ndarray, v_peak: np.float32, spikes: np.ndarray, spiking: np.ndarray) -> int:
+    """One network's spikes of the last ms (``v >= v_peak``) into ``spikes`` (N,) and, in increasing order, the
+    indices of the spiking neurons into ``spiking`` (N,); returns how many spiked."""
+    count = 0
+    for i in range(v.shape[0]):
+        fired = v[i] >= v_peak
+        spikes[i] = fired
+        if fired:
+            spiking[count] = i
+            count += 1
+    return count
+
+
+@_jit
+def _network_tags_and_delivery(
+    spiking: np.ndarray,
+    count: int,
+    trace: np.ndarray,
+    tag: np.ndarray,
+    post: np.ndarray,
+    delay: np.ndarray,
+    weight: np.ndarray,
+    incoming: np.ndarray,
+    incoming_mask: np.ndarray,
+    buffer: np.ndarray,
+    t_emitted: int,
+    a_plus: np.float32,
+    a_minus: np.float32,
+    plastic: bool,
+) -> None:
+    """``stdp_and_deliver`` for one network, given its ``count`` spiking neurons ``spiking[:count]``."""
+    m_out = post.shape[1]
+    if plastic:
+        for s in range(count):
+            i = spiking[s]
+            for k in range(incoming.shape[1]):
+                if incoming_mask[i, k]:
+                    synapse = incoming[i, k]
+                    j = synapse // m_out
+                    tag[j, synapse - j * m_out] += a_plus * trace[j]
+        for s in range(count):
+            i = spiking[s]
+            for m in range(m_out):
+                tag[i, m] -= a_minus * trace[post[i, m]]
+    for s in range(count):
+        trace[spiking[s]] = _F32(1.0)
+    slots = buffer.shape[0]
+    emitted = t_emitted % slots
+    for s in range(count):
+        j = spiking[s]
+        for m in range(m_out):
+            slot = emitted + delay[j, m]  # delays are in 0 .. D: one wrap at most
+            if slot >= slots:
+                slot -= slots
+            buffer[slot, post[j, m]] += weight[j, m]
 
 
 @_jit
@@ -64,39 +186,50 @@ def stdp_and_deliver(
     i, then LTD ``tag_im -= A- x_post(i, m)`` for every synapse of a spiking i); the traces set to 1 where
     spiking; and each spike's ``weight`` added to its targets' slots ``(t_emitted + delay) % (D + 1)`` of
     ``buffer`` (B, D + 1, N), in the order of ``deliver_spikes``."""
-    n_batch, n = v.shape
-    m_out = post.shape[2]
-    k_in = incoming.shape[2]
-    slots = buffer.shape[1]
-    for b in range(n_batch):
-        any_spike = False
-        for i in range(n):
-            fired = v[b, i] >= v_peak
-            spikes[b, i] = fired
-            any_spike = any_spike or fired
-        if not any_spike:
-            continue
-        if plastic:
-            for i in range(n):
-                if spikes[b, i]:
-                    for k in range(k_in):
-                        if incoming_mask[b, i, k]:
-                            synapse = incoming[b, i, k]
-                            j = synapse // m_out
-                            m = synapse - j * m_out
-                            tag[b, j, m] += a_plus * trace[b, j]
-            for i in range(n):
-                if spikes[b, i]:
-                    for m in range(m_out):
-                        tag[b, i, m] -= a_minus * trace[b, post[b, i, m]]
-        for i in range(n):
-            if spikes[b, i]:
-                trace[b, i] = _F32(1.0)
-        for j in range(n):
-            if spikes[b, j]:
-                for m in range(m_out):
-                    slot = (t_emitted + delay[b, j, m]) % slots
-                    buffer[b, slot, post[b, j, m]] += weight[b, j, m]
+    spiking = np.empty(v.shape[1], dtype=np.int64)
+    for b in range(v.shape[0]):
+        count = _network_spikes(v[b], v_peak, spikes[b], spiking)
+        if count:
+            _network_tags_and_delivery(
+                spiking, count, trace[b], tag[b], post[b], delay[b], weight[b], incoming[b], incoming_mask[b],
+                buffer[b], t_emitted, a_plus, a_minus, plastic,
+            )  # fmt: skip
+
+
+@_jit
+def _network_neurons(
+    v: np.ndarray,
+    u: np.ndarray,
+    drive: np.ndarray,
+    noise: np.ndarray,
+    add_noise: bool,
+    a: np.ndarray,
+    b_recovery: np.ndarray,
+    c: np.ndarray,
+    d: np.ndarray,
+    v_peak: np.float32,
+    trace: np.ndarray,
+    trace_decay: np.float32,
+) -> None:
+    """``izhikevich_step`` of one network (N,) in place with the current ``drive + noise`` (if ``add_noise``:
+    ``drive`` is the ring buffer's slot arriving now, cleared as it is read) or ``drive``; then the trace's decay.
+    Branch-free in the neuron (the reset as a select) so that the loop runs in SIMD lanes; the same float32
+    operations in the same order."""
+    half, k2, k1, k0, zero = _F32(0.5), _F32(0.04), _F32(5.0), _F32(140.0), _F32(0.0)
+    for i in range(v.shape[0]):
+        if add_noise:
+            current = drive[i] + noise[i]
+            drive[i] = zero
+        else:
+            current = drive[i]
+        fired = v[i] >= v_peak
+        vi = c[i] if fired else v[i]
+        ui = u[i] + d[i] if fired else u[i]
+        vi = vi + half * ((k2 * vi + k1) * vi + k0 - ui + current)  # two 0.5-ms half-steps, as daspnet.m
+        vi = vi + half * ((k2 * vi + k1) * vi + k0 - ui + current)
+        u[i] = ui + a[i] * (b_recovery[i] * vi - ui)
+        v[i] = vi
+        trace[i] = _decayed(trace[i], trace_decay)
 
 
 @_jit
@@ -105,8 +238,9 @@ def izhikevich_and_trace_step(
     u: np.ndarray,
     buffer: np.ndarray,
     slot: int,
-    noise: np.ndarray,
-    noise_pos: int,
+    keys: np.ndarray,
+    step: int,
+    amplitude: np.float32,
     current: np.ndarray,
     read_buffer: bool,
     a: np.ndarray,
@@ -121,29 +255,32 @@ def izhikevich_and_trace_step(
 ) -> None:
     """``izhikevich_step`` in place on ``v``, ``u`` (B, N), then ``trace *= trace_decay`` and ``dopamine *=
     dopamine_decay`` (B,). The current is, if ``read_buffer``, the input arriving now plus the background,
-    ``buffer[:, slot] + noise[:, noise_pos]`` (``read_input`` then ``+``; the slot is cleared), else ``current``
-    (B, N), which the caller made so (with the task's extra currents added)."""
-    n_batch, n = v.shape
-    half, k2, k1, k0 = _F32(0.5), _F32(0.04), _F32(5.0), _F32(140.0)
-    for b in range(n_batch):
-        for i in range(n):
-            if read_buffer:
-                drive = buffer[b, slot, i] + noise[b, noise_pos, i]
-                buffer[b, slot, i] = _F32(0.0)
-            else:
-                drive = current[b, i]
-            vi = v[b, i]
-            ui = u[b, i]
-            if vi >= v_peak:
-                vi = c[i]
-                ui = ui + d[i]
-            for _ in range(2):  # two 0.5-ms half-steps, as daspnet.m
-                vi = vi + half * ((k2 * vi + k1) * vi + k0 - ui + drive)
-            ui = ui + a[i] * (b_recovery[i] * vi - ui)
-            v[b, i] = vi
-            u[b, i] = ui
-            trace[b, i] = trace[b, i] * trace_decay
-        dopamine[b] = dopamine[b] * dopamine_decay
+    ``buffer[:, slot]`` plus the background current of ``step`` (``read_input`` then ``+``; the slot is cleared;
+    ``background_into`` with the networks' ``keys`` and ``amplitude``), else ``current`` (B, N), which the caller
+    made so (with the task's extra currents added)."""
+    noise = np.empty(v.shape[1], dtype=np.float32)
+    for b in range(v.shape[0]):
+        if read_buffer:
+            _network_background(noise, keys[b], step, amplitude)
+        _network_neurons(
+            v[b], u[b], buffer[b, slot] if read_buffer else current[b], noise, read_buffer, a, b_recovery, c, d,
+            v_peak, trace[b], trace_decay,
+        )  # fmt: skip
+        dopamine[b] = _decayed(dopamine[b], dopamine_decay)
+
+
+@_jit
+def _network_weight_update(
+    weight: np.ndarray, tag: np.ndarray, n_excitatory: int, drive: np.float32, w_max: np.float32, tag_decay: np.float32
+) -> None:
+    """One network's ``s <- clip(s + drive c, 0, w_max)`` on the excitatory rows, then ``c <- tag_decay c`` on all
+    rows, as flat loops over the contiguous (N, M) arrays."""
+    w, c = weight.reshape(-1), tag.reshape(-1)
+    zero = _F32(0.0)
+    for s in range(n_excitatory * weight.shape[1]):
+        w[s] = min(max(w[s] + drive * c[s], zero), w_max)
+    for s in range(c.shape[0]):
+        c[s] = _decayed(c[s], tag_decay)
 
 
 @_jit_parallel
@@ -159,8 +296,8 @@ def run_block(
     incoming: np.ndarray,
     incoming_mask: np.ndarray,
     buffer: np.ndarray,
-    noise: np.ndarray,
-    noise_pos: int,
+    keys: np.ndarray,
+    amplitude: np.float32,
     a: np.ndarray,
     b_recovery: np.ndarray,
     c: np.ndarray,
@@ -189,7 +326,7 @@ def run_block(
     current: np.ndarray,
 ) -> None:
     """``rewards.shape[1]`` ms of the whole network, each as the agent's ``_act`` then ``_observe`` do it on the
-    fused path: ``stdp_and_deliver``, ``izhikevich_and_trace_step`` on the background ``noise[:, noise_pos + k]``,
+    fused path: ``stdp_and_deliver``, ``izhikevich_and_trace_step`` (the background of the clock's step),
     the clock ``t`` advanced, every ``update_every`` ms (if ``plastic``) ``s <- clip(s + (d + d_tonic) c, 0, w_max)``
     on the excitatory rows and ``c <- tag_decay c`` on all, the watched neurons' spikes into ``actions`` (B, K, k),
     and (if ``plastic``) ``d += reward_increment * rewards[:, k]``: the reward of the step, after it.
@@ -197,40 +334,54 @@ def run_block(
     If ``stimulate`` (input_mode "stimulus"), the neurons' current is the arriving input plus the background, plus
     ``pulse`` into every neuron of ``groups[b, s]`` (B, S, G) for each stimulus s on in ``observations[b, k]``
     (> 0.5), added one stimulus after the other into the scratch ``current`` (B, N)."""
-    n_batch = v.shape[0]
-    m_out = weight.shape[2]
+    n_batch, n = v.shape
+    slots = buffer.shape[1]
     for b in prange(n_batch):  # the networks are independent: one thread each
-        one = slice(b, b + 1)
+        spiking = np.empty(n, dtype=np.int64)
+        noise = np.empty(n, dtype=np.float32)
+        vb, ub, spikes_b, trace_b, tag_b, weight_b, buffer_b, current_b = (
+            v[b],
+            u[b],
+            spikes[b],
+            trace[b],
+            tag[b],
+            weight[b],
+            buffer[b],
+            current[b],
+        )
+        post_b, delay_b, incoming_b, mask_b = post[b], delay[b], incoming[b], incoming_mask[b]
         clock = t
         for k in range(rewards.shape[1]):
-            stdp_and_deliver(
-                v[one], v_peak, spikes[one], trace[one], tag[one], post[one], delay[one], weight[one],
-                incoming[one], incoming_mask[one], buffer[one], clock - 1, a_plus, a_minus, plastic,
-            )  # fmt: skip
-            slot = clock % buffer.shape[1]
+            count = _network_spikes(vb, v_peak, spikes_b, spiking)
+            if count:
+                _network_tags_and_delivery(
+                    spiking, count, trace_b, tag_b, post_b, delay_b, weight_b, incoming_b, mask_b, buffer_b,
+                    clock - 1, a_plus, a_minus, plastic,
+                )  # fmt: skip
+            arriving = buffer_b[clock % slots]
+            _network_background(noise, keys[b], clock, amplitude)
             if stimulate:
-                for i in range(v.shape[1]):
-                    current[b, i] = buffer[b, slot, i] + noise[b, noise_pos + k, i]
-                    buffer[b, slot, i] = _F32(0.0)
+                for i in range(n):
+                    current_b[i] = arriving[i] + noise[i]
+                    arriving[i] = _F32(0.0)
                 for s in range(observations.shape[2]):
                     if observations[b, k, s] > 0.5:
                         for g in range(groups.shape[2]):
-                            current[b, groups[b, s, g]] += pulse
-            izhikevich_and_trace_step(
-                v[one], u[one], buffer[one], slot, noise[one], noise_pos + k, current[one], not stimulate, a,
-                b_recovery, c, d, v_peak, trace[one], trace_decay, dopamine[one], dopamine_decay,
-            )  # fmt: skip
+                            current_b[groups[b, s, g]] += pulse
+                _network_neurons(
+                    vb, ub, current_b, noise, False, a, b_recovery, c, d, v_peak, trace_b,
+                    trace_decay,
+                )  # fmt: skip
+            else:
+                _network_neurons(
+                    vb, ub, arriving, noise, True, a, b_recovery, c, d, v_peak, trace_b,
+                    trace_decay,
+                )  # fmt: skip
+            dopamine[b] = _decayed(dopamine[b], dopamine_decay)
             clock += 1
             if plastic and clock % update_every == 0:
-                drive = dopamine[b] + d_tonic
-                for j in range(n_excitatory):
-                    for m in range(m_out):
-                        w = weight[b, j, m] + drive * tag[b, j, m]
-                        weight[b, j, m] = min(max(w, _F32(0.0)), w_max)
-                for j in range(tag.shape[1]):
-                    for m in range(m_out):
-                        tag[b, j, m] = tag[b, j, m] * tag_decay
+                _network_weight_update(weight_b, tag_b, n_excitatory, dopamine[b] + d_tonic, w_max, tag_decay)
             for i in range(watched.shape[1]):
-                actions[b, k, i] = spikes[b, watched[b, i]]
+                actions[b, k, i] = spikes_b[watched[b, i]]
             if plastic:
                 dopamine[b] = dopamine[b] + reward_increment * rewards[b, k]

@@ -6,8 +6,8 @@ import torch
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from agents.core import BatchGenerators, OuterProductAccumulator, rate_init, rate_step, running_mean
-from agents.core.noise import sparse_perturbations
+from agents.core import BatchGenerators, OuterProductAccumulator, izhikevich_kernels, rate_init, rate_step, running_mean
+from agents.core.noise import counter_uniform, philox4x32, philox_keys, sparse_perturbations
 
 
 def test_rate_step_is_forward_euler_with_clamped_units():
@@ -71,6 +71,45 @@ def test_generator_state_round_trip():
     torch.testing.assert_close(gens.normal(6), first)
     with pytest.raises(ValueError, match="generator states"):
         BatchGenerators([1]).set_state(state)
+
+
+@pytest.mark.parametrize(
+    ("counter", "key", "expected"),
+    [  # Random123's known-answer tests for philox4x32_10 (kat_vectors)
+        ((0, 0, 0, 0), (0, 0), (0x6627E8D5, 0xE169C58D, 0xBC57AC4C, 0x9B00DBD8)),
+        ((0xFFFFFFFF,) * 4, (0xFFFFFFFF,) * 2, (0x408F276D, 0x41C83B0E, 0xA20BC7C6, 0x6D5451FD)),
+        (
+            (0x243F6A88, 0x85A308D3, 0x13198A2E, 0x03707344),
+            (0xA4093822, 0x299F31D0),
+            (0xD16CFE09, 0x94FDCCEB, 0x5001E420, 0x24126EA1),
+        ),
+    ],
+)
+def test_philox_matches_random123s_known_answers(counter, key, expected):
+    words = philox4x32(tuple(torch.tensor([c]) for c in counter), tuple(torch.tensor([k]) for k in key))
+    assert tuple(int(w) for w in words) == expected
+
+
+@pytest.mark.parametrize("n", [1000, 1001, 1002, 1003])
+def test_the_compiled_background_is_the_counter_uniforms_to_the_bit(n):
+    keys = philox_keys([0, 3, 2**40 + 7])
+    out = np.empty((3, n), dtype=np.float32)
+    for step in (0, 17, 2**33 + 5):  # the clock's high word too
+        izhikevich_kernels.background_into(out, keys.numpy().astype(np.uint32), step, np.float32(13.0))
+        np.testing.assert_array_equal(out, ((counter_uniform(keys, step, n)[:, 0] - 0.5) * 13.0).numpy())
+
+
+def test_counter_uniforms_are_uniform_and_a_function_of_key_and_step_alone():
+    keys = philox_keys([5, 9])
+    u = counter_uniform(keys, 3, 200_000)[:, 0]
+    assert u.dtype == torch.float32 and 0.0 <= float(u.min()) and float(u.max()) < 1.0
+    assert abs(float(u.mean()) - 0.5) < 0.003 and abs(float(u.var()) - 1 / 12) < 0.001
+    assert abs(float(torch.corrcoef(u)[0, 1])) < 0.01  # two networks' streams are unrelated
+    assert torch.equal(counter_uniform(philox_keys([9]), 3, 200_000)[0, 0], u[1])  # whatever the batch
+    several = counter_uniform(keys, 2, 100, steps=3)  # steps 2, 3, 4 at once: each as drawn alone
+    assert several.shape == (2, 3, 100) and torch.equal(several[:, 1], u[:, :100])
+    assert torch.equal(several[:, 2], counter_uniform(keys, 4, 100)[:, 0])
+    assert not torch.equal(several[:, 2], u[:, :100])
 
 
 def test_sparse_perturbations_rate_and_amplitude():

@@ -70,6 +70,23 @@ def test_weights_take_dopamine_times_tag_every_10_ms_and_stay_in_bounds():
     assert torch.all(agent.conn.weight[0, SMALL["n_excitatory"] :] == -1.0)  # inhibitory weights are fixed
 
 
+@pytest.mark.parametrize("fused", [True, False])
+def test_traces_tags_and_dopamine_decaying_below_tiny_become_zero(fused):
+    """Not subnormal floats, which a CPU handles some hundred times slower (``traces.flush_tiny_``)."""
+    from agents.core.traces import TINY
+
+    for start, zero in ((1.01 * TINY, True), (1e-20, False)):
+        agent = agent_for(noise_amplitude=0.0, fused_cpu_step=fused)  # silent: the decays alone act
+        assert agent._fused is fused
+        agent.trace.fill_(start)
+        agent.tag.fill_(start)
+        agent.dopamine.fill_(start)
+        step(agent, 10)  # ten decays of the traces and the dopamine, one of the tags
+        for x in (agent.trace, agent.tag, agent.dopamine):
+            assert bool((x == 0).all()) is zero
+            assert not ((x != 0) & (x.abs() < TINY)).any()
+
+
 def test_pre_before_post_spikes_tag_the_synapse_positively():
     agent = agent_for(noise_amplitude=0.0)
     j = 0
@@ -137,18 +154,17 @@ def test_the_fused_cpu_kernels_equal_the_torch_operations_to_the_bit(task, confi
 
 @pytest.mark.parametrize("training", [True, False])
 def test_a_block_equals_its_steps_to_the_bit(training):
-    """``predict_block`` (the compiled block: K ms in one call, over chunks of background noise) against K calls
-    of ``predict`` and ``observe`` with the same rewards, on two networks, across weight updates and a new
-    chunk of noise."""
+    """``predict_block`` (the compiled block: K ms in one call, the background drawn inside) against K calls
+    of ``predict`` and ``observe`` with the same rewards, on two networks, across weight updates."""
     agents = [agent_for(seeds=(3, 4), preset="izhikevich2007", max_delay_ms=5, **SMALL) for _ in range(2)]
-    K = 1613  # not a multiple of the 250-ms noise chunk or the 10-ms weight update
+    K = 1613  # not a multiple of the 10-ms weight update
     rewards = np.zeros((2, K))
     rewards[0, [5, 40, 41, 300]] = 1.0
     rewards[1, [100, 1612]] = [2.0, 1.0]
     obs = np.zeros((2, K, 0), np.float32)
     for agent in agents:
         agent.train(training)
-        agent.predict_block(obs[:, :7], np.zeros((2, 7)))  # the blocks need not start at a chunk's start
+        agent.predict_block(obs[:, :7], np.zeros((2, 7)))  # the blocks need not start at an update
     block = agents[0].predict_block(obs, rewards)
     assert agents[0]._fused and block.shape == (2, K, 2) and block.dtype == np.int8
     single = []
