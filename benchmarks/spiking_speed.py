@@ -192,8 +192,8 @@ def main() -> None:
     print("|---|---:|---:|---:|")
     for name, batch, times in runs:
         med = statistics.median(times)
-        spread = f" [{min(times):.3f}-{max(times):.3f}]" if len(times) > 1 else ""
-        print(f"| {name} | {batch} | {med:.3f}{spread} | {batch / med:.2f} |")
+        spread = f" [{min(times):.3g}-{max(times):.3g}]" if len(times) > 1 else ""
+        print(f"| {name} | {batch} | {med:.3g}{spread} | {batch / med:.2f} |")
     if args.json:
         Path(args.json).write_text(json.dumps([{"name": n, "batch": b, "wall_per_sim_s": t} for n, b, t in runs]))
 
