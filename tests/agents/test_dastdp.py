@@ -70,18 +70,20 @@ def test_weights_take_dopamine_times_tag_every_10_ms_and_stay_in_bounds():
     assert torch.all(agent.conn.weight[0, SMALL["n_excitatory"] :] == -1.0)  # inhibitory weights are fixed
 
 
-@pytest.mark.parametrize("fused", [True, False])
-def test_traces_tags_and_dopamine_decaying_below_tiny_become_zero(fused):
+@pytest.mark.parametrize("how", ["torch operations", "fused steps", "fused block"])
+def test_traces_tags_and_dopamine_decaying_below_tiny_become_zero(how):
     """Not subnormal floats, which a CPU handles some hundred times slower (``traces.flush_tiny_``)."""
     from agents.core.traces import TINY
 
     for start, zero in ((1.01 * TINY, True), (1e-20, False)):
-        agent = agent_for(noise_amplitude=0.0, fused_cpu_step=fused)  # silent: the decays alone act
-        assert agent._fused is fused
+        agent = agent_for(noise_amplitude=0.0, fused_cpu_step=how != "torch operations")  # silent: decays alone
         agent.trace.fill_(start)
         agent.tag.fill_(start)
         agent.dopamine.fill_(start)
-        step(agent, 10)  # ten decays of the traces and the dopamine, one of the tags
+        if how == "fused block":  # ten decays of the traces and the dopamine, one of the tags
+            agent.predict_block(np.zeros((1, 10, 0), np.float32), np.zeros((1, 10)))
+        else:
+            step(agent, 10)
         for x in (agent.trace, agent.tag, agent.dopamine):
             assert bool((x == 0).all()) is zero
             assert not ((x != 0) & (x.abs() < TINY)).any()
