@@ -26,7 +26,7 @@ test: $(VENV)/.installed
 test-slow: $(VENV)/.installed
 	SDL_VIDEODRIVER=dummy $(VENV)/bin/pytest -q -m slow
 
-# Every task x every agent that can run it, beside stable-baselines3 (train/leaderboard.yaml; ~75 min on one core):
+# Every task x every agent that can run it, beside stable-baselines3 (train/leaderboard.yaml; ~50-75 min on one core):
 # the tables go to docs/leaderboard.md and the README.
 leaderboard: $(VENV)/.installed
 	SDL_VIDEODRIVER=dummy $(PY) -m train leaderboard --out runs/leaderboard --markdown docs/leaderboard.md --readme README.md
