@@ -73,28 +73,36 @@ if AVAILABLE:
     _philox4x32 = numba.njit(inline="always")(_philox4x32)  # inlined in numba's IR: the loops around it vectorise
 
 
+def _current(word, amplitude):
+    """``amplitude (U - 0.5)`` with U the top 24 bits of a Philox word times 2^-24."""
+    return (_F32(word >> _SHIFT8) * _F32(2.0**-24) - _F32(0.5)) * amplitude
+
+
+if AVAILABLE:
+    _current = numba.njit(inline="always")(_current)
+
+
 @_jit
 def _network_background(out: np.ndarray, key: np.ndarray, step: int, amplitude: np.float32) -> None:
     """One network's background current of ``step`` into ``out`` (N,): ``amplitude (U - 0.5)`` with U
     ``noise.counter_uniform(key, step, N)``, the same float32 operations."""
     n = out.shape[0]
     low, high = np.uint32(step & 0xFFFFFFFF), np.uint32((step >> 32) & 0xFFFFFFFF)
-    scale, half = _F32(2.0**-24), _F32(0.5)
     k0, k1 = key[0], key[1]
     for q in range(n // 4):
         w0, w1, w2, w3 = _philox4x32(np.uint32(q), low, high, np.uint32(0), k0, k1)
-        out[4 * q] = (_F32(w0 >> _SHIFT8) * scale - half) * amplitude
-        out[4 * q + 1] = (_F32(w1 >> _SHIFT8) * scale - half) * amplitude
-        out[4 * q + 2] = (_F32(w2 >> _SHIFT8) * scale - half) * amplitude
-        out[4 * q + 3] = (_F32(w3 >> _SHIFT8) * scale - half) * amplitude
+        out[4 * q] = _current(w0, amplitude)
+        out[4 * q + 1] = _current(w1, amplitude)
+        out[4 * q + 2] = _current(w2, amplitude)
+        out[4 * q + 3] = _current(w3, amplitude)
     if n % 4:  # the last, partial quad
         q = n // 4
-        w0, w1, w2, w3 = _philox4x32(np.uint32(q), low, high, np.uint32(0), k0, k1)
-        out[4 * q] = (_F32(w0 >> _SHIFT8) * scale - half) * amplitude
+        w0, w1, w2, _ = _philox4x32(np.uint32(q), low, high, np.uint32(0), k0, k1)
+        out[4 * q] = _current(w0, amplitude)
         if n % 4 > 1:
-            out[4 * q + 1] = (_F32(w1 >> _SHIFT8) * scale - half) * amplitude
+            out[4 * q + 1] = _current(w1, amplitude)
         if n % 4 > 2:
-            out[4 * q + 2] = (_F32(w2 >> _SHIFT8) * scale - half) * amplitude
+            out[4 * q + 2] = _current(w2, amplitude)
 
 
 @_jit
