@@ -38,8 +38,8 @@ Presets:
 The liquid (``network="liquid"``): neuron a -> b connects with probability ``C_ab exp(-(D(a, b) / lambda)^2)``
 (lambda = 2; C = 0.3 E -> E, 0.2 E -> I, 0.4 I -> E, 0.1 I -> I), 1-ms delays, Markram synapses with the type's
 U, D, F (the means of sim 1, without its heterogeneity, so a neuron's synapses onto one target type share one
-short-term state), weights w_liquid (E -> E), ``liquid_ei_scale`` w_liquid (E -> I), and
-``inhibitory_scale`` x ``ie_scale`` / ``ii_scale`` x w_liquid (I -> E / I -> I) as in sim 1. Each input
+short-term state), weights w_liquid (E -> E), ``liquid_ei_scale`` w_liquid (E -> I), ``liquid_ie_scale`` w_liquid
+(I -> E) and ``liquid_ii_scale`` w_liquid (I -> I). Each input
 channel drives each liquid neuron with probability ``input_connection_probability`` through a static synapse
 of weight w_input. compsim5's own ``LiquidModel400`` (ModelDB 116837) differs: it wires its 540 neurons at random
 with C = 0.1 for every pair type (no distance), through static current synapses (PSP 3.3 x 0.0385 of its 6-mV
@@ -89,14 +89,18 @@ from agents.core import (
 )
 
 
-def psp_peak_mV(weight_uS: float, p: CondLIFParameters, tau_syn_ms: float | None = None) -> float:
-    """Peak of the PSP a conductance jump ``weight_uS`` causes at rest, in the current-based approximation
-    (driving force E_e - E_L held fixed): the difference of exponentials of tau_syn and tau_m."""
+def psp_peak_mV(
+    weight_uS: float, p: CondLIFParameters, tau_syn_ms: float | None = None, *, inhibitory: bool = False
+) -> float:
+    """Size of the peak of the PSP a conductance jump ``weight_uS`` causes at rest, in the current-based
+    approximation (the driving force E_e - E_L, or E_L - E_i for an ``inhibitory`` synapse, held fixed): the
+    difference of exponentials of tau_syn and tau_m (compsim1's weight formula)."""
     tau_s = p.tau_e_ms if tau_syn_ms is None else tau_syn_ms
     tau_m = p.C_m_nF * p.R_m_MOhm  # nF * MOhm = ms
     t_peak = math.log(tau_m / tau_s) * tau_s * tau_m / (tau_m - tau_s)
     shape = (math.exp(-t_peak / tau_m) - math.exp(-t_peak / tau_s)) * tau_s * tau_m / (tau_m - tau_s)
-    return weight_uS * (p.E_e_mV - p.E_L_mV) / p.C_m_nF * shape
+    driving_force = p.E_L_mV - p.E_i_mV if inhibitory else p.E_e_mV - p.E_L_mV
+    return weight_uS * driving_force / p.C_m_nF * shape
 
 
 def weight_for_psp(psp_mV: float, p: CondLIFParameters) -> float:
@@ -155,18 +159,20 @@ class RSTDPConfig:
     excitatory_fraction: float = 0.8
     connection_probability: float = 0.02
     high_noise_connection_factor: float = 0.4
-    """E -> high-noise neurons connect with this times connection_probability."""
+    """Every neuron connects onto the high-noise half with this times the probability (compsim1's ``ouConnP``)."""
     inhibitory_scale: float = 1.4
-    """w_inh = this * w_exc (then x ie_scale onto E, x ii_scale onto I)."""
-    ie_scale: float = 1.2
-    ii_scale: float = 0.8
+    """The IPSP of w_inh is this times the EPSP of w_exc, both at rest in the current-based approximation, each
+    with its own driving force (compsim1's formula): w_inh = this (E_e - E_L) / (E_L - E_i) w_exc, 19.6 w_exc."""
+    ie_connection_scale: float = 1.2
+    """Inhibitory -> excitatory neurons connect with this times the probability (compsim1's IE ``Cscale``)."""
+    ii_connection_scale: float = 0.8
+    """Inhibitory -> inhibitory neurons connect with this times the probability (compsim1's II ``Cscale``)."""
     synapse_heterogeneity: float = 0.5
     """Per-synapse U, D, F ~ N(mean, (this * mean)^2), redrawn where not positive."""
     low_noise_scale: float = 0.2
     """Half the neurons get the full OU background, the other half this times it (the reinforced neuron is
     one of them)."""
-    # the liquid of computer simulation 5 (network="liquid"); excitatory_fraction, inhibitory_scale, ie_scale and
-    # ii_scale as above
+    # the liquid of computer simulation 5 (network="liquid"); excitatory_fraction as above
     liquid_shape: tuple[int, int, int] = (15, 6, 6)
     """The column's grid (Maass et al. 2002; compsim5: 15 x 6 x 6 = 540 neurons)."""
     liquid_lambda: float = 2.0
@@ -177,6 +183,10 @@ class RSTDPConfig:
     """w_liquid (the E -> E weight) gives a PSP at rest of this fraction of V_th - V_rest."""
     liquid_ei_scale: float = 2.0
     """E -> I weight = this * w_liquid (Maass et al. 2002: A_EI = 2 A_EE)."""
+    liquid_ie_scale: float = 1.4 * 1.2
+    """I -> E weight = this * w_liquid (set by measurement, see the preset)."""
+    liquid_ii_scale: float = 1.4 * 0.8
+    """I -> I weight = this * w_liquid."""
     liquid_background_scale: float = 0.2
     """The liquid's OU background, times Destexhe's levels."""
     input_connection_probability: float = 0.2
@@ -245,6 +255,14 @@ class RSTDPConfig:
         return self.weight_for_fraction(self.psp_fraction)
 
     @property
+    def w_inh(self) -> float:
+        """The inhibitory weight of the recurrent network: its IPSP is ``inhibitory_scale`` times w_exc's EPSP."""
+        tau = self.tau_syn_ms if self.w_exc_tau_syn_ms is None else self.w_exc_tau_syn_ms
+        neuron = replace(self.neuron(), tau_e_ms=tau)
+        ipsp_mV = self.inhibitory_scale * self.psp_fraction * (self.v_th_mV - self.v_rest_mV)
+        return ipsp_mV / psp_peak_mV(1.0, neuron, inhibitory=True)
+
+    @property
     def w_max(self) -> float:
         return self.w_max_over_w_exc * self.w_exc
 
@@ -280,8 +298,10 @@ PRESETS: dict[str, RSTDPConfig] = {
     # ~1.6 spikes: the punishment of its rare spikes loses to the reward of template 0's many), 100 gives 91%,
     # 300 gives 93%; this agent at 300, 6 seeds: 91.7% (one seed at 60%, see README).
     "legenstein2008-patterns": RSTDPConfig(tau_syn_ms=3.0, w_exc_tau_syn_ms=5.0, learning_rate=300.0),
-    # Computer simulation 1 (ModelDB compsim1): 4000 neurons, PSP of w_exc = 0.8 (V_th - V_rest), w_max = 2 w_exc
-    # with every E -> E weight starting at w_exc, A+ = 0.001 w_exc = 0.0005 w_max, full background noise.
+    # Computer simulation 1 (ModelDB compsim1): 4000 neurons, PSP of w_exc = 0.8 (V_th - V_rest), the IPSP of w_inh
+    # 1.4 times that (19.6 w_exc), w_max = 2 w_exc with every E -> E weight starting at w_exc, A+ = 0.001 w_exc =
+    # 0.0005 w_max, full background noise. eta: compsim1's DAStdpRate = 0.3 acts per 0.1-ms step (its analysis
+    # script divides it by DTsim), 3000 per second on the same reward signal and eligibility trace as ours.
     "legenstein2008-biofeedback": RSTDPConfig(
         network="recurrent",
         psp_fraction=0.8,
@@ -291,7 +311,7 @@ PRESETS: dict[str, RSTDPConfig] = {
         mu=0.0005,
         background_scale=1.0,
         warmup_ms=1500.0,
-        learning_rate=1000.0,  # compsim1's DAStdpRate is 0.3 in PCSIM's units; tuned here (see README)
+        learning_rate=3000.0,
     ),
     # Computer simulation 5 (ModelDB compsim5): the readout of compsim4 (3-ms synapses weighed for 5 ms, its
     # background at 0.2 of Destexhe's) reads the excitatory neurons of the liquid, mu = 0.0008 (compsim5's values).
@@ -414,12 +434,11 @@ class RSTDPAgent(Agent):
         )
         connected = self.generators.uniform(N, N) < prob
         w = cfg.weight_for_fraction(cfg.liquid_psp_fraction)
-        w_inh = cfg.inhibitory_scale * w
         exc = torch.arange(N, device=dev) < n_e
         type_weight = torch.where(
             exc[:, None],
             torch.where(exc[None, :], w, cfg.liquid_ei_scale * w),
-            torch.where(exc[None, :], cfg.ie_scale * w_inh, cfg.ii_scale * w_inh),
+            torch.where(exc[None, :], cfg.liquid_ie_scale * w, cfg.liquid_ii_scale * w),
         )
         self.liquid_weight = (connected * type_weight).to(self.dtype)  # (B, N, N) pre x post, uS; 0: no synapse
         wired = self.generators.uniform(self.n_in, N) < cfg.input_connection_probability
@@ -434,8 +453,10 @@ class RSTDPAgent(Agent):
 
     def _build_recurrent(self) -> None:
         """Computer simulation 1's network: N conductance-based LIF neurons (80% excitatory), random
-        connectivity with probability p (0.4 p from excitatory neurons onto the high-noise half), 1-ms delays,
-        Markram synapses per connection type with heterogeneous U, D, F, plastic E -> E weights."""
+        connectivity with probability p (0.4 p onto the high-noise half, times 1.2 from inhibitory onto excitatory
+        and 0.8 from inhibitory onto inhibitory neurons: compsim1's ``ouConnP`` and ``Cscale``), 1-ms delays, w_exc
+        from excitatory and w_inh from inhibitory neurons, Markram synapses per connection type with heterogeneous
+        U, D, F, plastic E -> E weights."""
         cfg, B, dev = self.config, self.batch_size, self.device
         N = cfg.n_neurons
         n_e = round(N * cfg.excitatory_fraction)
@@ -450,7 +471,9 @@ class RSTDPAgent(Agent):
             self.high_noise, torch.tensor(1.0, device=dev), torch.tensor(cfg.low_noise_scale, device=dev)
         )
         prob = torch.full((B, N, N), cfg.connection_probability, device=dev)
-        prob[:, :n_e] *= torch.where(self.high_noise, cfg.high_noise_connection_factor, 1.0)[:, None, :]
+        prob *= torch.where(self.high_noise, cfg.high_noise_connection_factor, 1.0)[:, None, :]
+        post_excitatory = torch.arange(N, device=dev) < n_e
+        prob[:, n_e:] *= torch.where(post_excitatory, cfg.ie_connection_scale, cfg.ii_connection_scale)
         prob.diagonal(dim1=1, dim2=2).zero_()
         connected = self.generators.uniform(N, N) < prob
         del prob
@@ -464,12 +487,7 @@ class RSTDPAgent(Agent):
         post = post.masked_fill(~real, 0)
         pre_e = (torch.arange(N, device=dev) < n_e)[None, :, None]
         post_e = post < n_e
-        w_exc, w_inh = cfg.w_exc, cfg.inhibitory_scale * cfg.w_exc
-        weight = torch.where(
-            pre_e,
-            torch.full_like(post, 1.0, dtype=self.dtype) * w_exc,
-            torch.where(post_e, cfg.ie_scale * w_inh, cfg.ii_scale * w_inh).to(self.dtype),
-        )
+        weight = torch.where(pre_e, cfg.w_exc, cfg.w_inh).to(self.dtype).expand(post.shape)
         self.plastic = real & pre_e & post_e
         w_init = (cfg.w_init_mean + cfg.w_init_std * self._per_synapse(self.generators.normal(N, N), post)) * cfg.w_max
         weight = torch.where(self.plastic, w_init.clamp(0.0, cfg.w_max), weight) * real

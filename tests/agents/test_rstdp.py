@@ -166,15 +166,37 @@ def test_recurrent_network_structure():
     assert agent.high_noise.sum(1).tolist() == [100, 100]
     for b in range(2):
         assert len(set(agent.watched[b].tolist())) == 5
-    # connection probability p, 0.4 p from excitatory neurons onto the high-noise half
-    real = w > 0
-    counts = torch.zeros(2, agent.n).index_put_(
-        (torch.arange(2)[:, None, None].expand_as(post)[real], post[real]), torch.ones(()), accumulate=True
-    )
-    from_e_to_high = (real[:, :n_e] & agent.high_noise.gather(1, post[:, :n_e].flatten(1)).view_as(post[:, :n_e])).sum()
-    from_e_to_low = (real[:, :n_e] & ~agent.high_noise.gather(1, post[:, :n_e].flatten(1)).view_as(post[:, :n_e])).sum()
-    assert from_e_to_high / from_e_to_low == pytest.approx(0.4, rel=0.15)
-    assert counts.sum() / (2 * agent.n * agent.n) == pytest.approx(0.1 * (0.8 * 0.7 + 0.2), rel=0.1)
+    # compsim1's wiring: probability p, times 0.4 onto the high-noise half (from every neuron), times 1.2 from
+    # inhibitory onto excitatory and 0.8 from inhibitory onto inhibitory neurons; 1000 draws per network and type
+    agent = recurrent(seeds=(0, 1), n_neurons=400)
+    n, n_e, post, w = agent.n, agent.n_e, agent.conn.post, agent.conn.weight
+    connected = torch.zeros(2, n, n).scatter_(2, post, (w > 0).float()) > 0  # (B, pre, post)
+    exc = torch.arange(n) < n_e
+    for pre_e, post_e, factor in ((True, True, 1.0), (True, False, 1.0), (False, True, 1.2), (False, False, 0.8)):
+        for high, noise_factor in ((False, 1.0), (True, 0.4)):
+            pre = exc if pre_e else ~exc
+            to = (exc if post_e else ~exc)[None, :] & (agent.high_noise if high else ~agent.high_noise)
+            pairs = pre[None, :, None] & to[:, None, :]
+            measured = connected[pairs].float().mean().item()
+            expected = 0.1 * noise_factor * factor
+            assert measured == pytest.approx(expected, abs=4 * math.sqrt(expected / pairs.sum().item())), (
+                pre_e,
+                post_e,
+                high,
+            )
+
+
+def test_the_inhibitory_weight_gives_1_4_times_the_excitatory_psp():
+    """compsim1 weighs each synapse with its own driving force: w_inh's IPSP at rest is 1.4 times w_exc's EPSP,
+    so w_inh = 1.4 x 70 mV / 5 mV x w_exc."""
+    agent = recurrent()
+    cfg, p = agent.config, agent.config.neuron()
+    assert psp_peak_mV(cfg.w_inh, p, inhibitory=True) == pytest.approx(1.4 * psp_peak_mV(cfg.w_exc, p))
+    assert cfg.w_inh == pytest.approx(1.4 * 70.0 / 5.0 * cfg.w_exc)
+    pre_inhibitory = (torch.arange(agent.n) >= agent.n_e)[None, :, None].expand_as(agent.conn.weight)
+    real = agent.conn.weight > 0
+    assert torch.allclose(agent.conn.weight[real & pre_inhibitory], torch.tensor(cfg.w_inh))
+    assert torch.allclose(agent.conn.weight[real & ~pre_inhibitory & ~agent.plastic], torch.tensor(cfg.w_exc))
 
 
 def test_recurrent_alone_equals_in_a_batch_learns_and_checkpoints_round_trip():
@@ -235,3 +257,33 @@ def test_no_plasticity_during_the_warmup():
     run(agent, 300, reward=1.0)
     agent.eligibility.flush()
     assert not torch.equal(agent.conn.weight, w0)
+
+
+@pytest.mark.slow
+def test_biofeedback_raises_the_reinforced_neurons_rate_and_learning_off_does_not():
+    """Two and a half minutes of computer simulation 1 with the shipped preset: the reinforced neuron's rate over
+    the last 30 s is at least 1.5 times that over the first 30 s, the weights onto it rise and the population's
+    rate stays within 20%; with plasticity off (the control) its rate does not rise."""
+    env = gym.make("spikegym/Biofeedback-v0", duration_s=150)
+    found = {}
+    for name, learning in (("learning", True), ("control", False)):
+        agent = make_agent("rstdp", env, seeds=[0], config={"preset": "legenstein2008-biofeedback"})
+        agent.train(learning)
+        obs, _ = env.reset(seed=0)
+        windows, terminated, step = [], False, 0
+        while not terminated:
+            action, _ = agent.predict(obs)
+            obs, reward, terminated, truncated, info = env.step(action)
+            agent.observe(reward, terminated, truncated, info)
+            step += 1
+            if step in (30_000, 120_000, 150_000):
+                windows.append(agent.metrics())
+        first, _, last = windows
+        found[name] = {k: (float(first[k][0]), float(last[k][0])) for k in first}
+    rate, population = found["learning"]["reinforced_rate_hz"], found["learning"]["excitatory_rate_hz"]
+    assert rate[1] >= 1.5 * rate[0], found
+    assert abs(population[1] / population[0] - 1.0) < 0.2, found
+    weights = found["learning"]["reinforced_input_weight_of_max"]
+    assert weights[1] > weights[0] + 0.03, found
+    control = found["control"]["reinforced_rate_hz"]
+    assert control[1] < 1.3 * control[0], found
