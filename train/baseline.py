@@ -13,7 +13,8 @@ memoryless policy there can be.
 A baseline run directory holds what ``run`` writes, so ``plot``, ``eval`` and the leaderboard read both alike:
 ``metrics.csv`` (seed, episode, return, length, the task's episode metrics, and the learner's env steps so far),
 ``summary.json`` (the same keys, ``score`` from the evaluation protocol of ``train/evaluation.py`` on the task's
-test seeds) and ``models/seed<k>.zip`` (SB3's own save files: ``PPO.load(path)``).
+test seeds), ``models/seed<k>.zip`` (SB3's own save files: ``PPO.load(path)``) and ``logs/seed<k>/progress.csv``
+(SB3's training log: losses, entropy, learning rate).
 """
 
 from __future__ import annotations
@@ -46,7 +47,7 @@ ALGORITHMS: dict[str, tuple[str, str, str]] = {
 """``--algo`` name -> (module, class, policy). RecurrentPPO (an LSTM policy) is the baseline for memory tasks
 such as DNMS, whose answer depends on a stimulus 600 ms back; SAC needs a continuous (Box) action space."""
 
-BASELINE_OUTPUTS = ("metrics.csv", "summary.json", "score.csv", "models", "config.yaml", "figures")
+BASELINE_OUTPUTS = ("metrics.csv", "summary.json", "score.csv", "models", "logs", "config.yaml", "figures")
 
 
 @dataclass
@@ -157,6 +158,7 @@ def train_baseline(config: BaselineConfig, out: Path, *, quiet: bool = False) ->
     """Trains ``config.seeds`` models in turn on ``config.task``, scores each with the evaluation protocol and
     writes the run directory ``out``; returns the summary (also in ``out/summary.json``)."""
     from stable_baselines3.common.env_util import make_vec_env
+    from stable_baselines3.common.logger import configure
     from stable_baselines3.common.vec_env import DummyVecEnv
 
     from train.cli import write_csv  # imported here: train.cli imports this module for `baseline`
@@ -204,6 +206,8 @@ def train_baseline(config: BaselineConfig, out: Path, *, quiet: bool = False) ->
                 model = algorithm(policy, venv, seed=seed, device=config.device, verbose=0, **config.hyperparams)
             except TypeError as exc:
                 raise ValueError(f"bad --hyperparams for {config.algo}: {exc}") from exc
+            # SB3's own training log (losses, entropy, ...) in the run directory, not a fresh /tmp/SB3-* folder
+            model.set_logger(configure(str(out / "logs" / f"seed{seed}"), ["csv"]))
             model.learn(config.steps, callback=episode_recorder(seed, profile.episode_metrics, on_episode, bar))
             venv.close()
             model.save(out / "models" / f"seed{seed}.zip")

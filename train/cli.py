@@ -256,8 +256,11 @@ def cmd_run(args: argparse.Namespace) -> int:
     values: dict[str, Any] = load_config_file(args.config) if args.config else {}
     for f in fields(RunConfig):
         given = getattr(args, f.name, None)
-        if given is not None:
-            values[f.name] = given
+        if given is None:
+            continue
+        if f.name in ("env_kwargs", "agent_config"):  # key by key over the config's: the rest of it still holds
+            given = {**values.get(f.name, {}), **given}
+        values[f.name] = given
     config = RunConfig.from_dict(values, source=args.config or "command line")
     summary = run_experiment(config, Path(args.out), force=args.force, quiet=args.quiet)
     print_summary(summary, Path(args.out))

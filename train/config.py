@@ -72,9 +72,12 @@ class RunConfig(ConfigRecord):
     episodes: int = field(default=1000, metadata={"help": "training episodes (trials) per seed"})
     seeds: int = field(default=1, metadata={"help": "K independent networks, batched as one computation"})
     seed_offset: int = field(default=0, metadata={"help": "S: the networks use seeds S .. S+K-1"})
-    env_kwargs: dict[str, Any] = field(default_factory=dict, metadata={"help": "JSON object passed to the env"})
+    env_kwargs: dict[str, Any] = field(
+        default_factory=dict, metadata={"help": "JSON object passed to the env (over --config's, key by key)"}
+    )
     agent_config: dict[str, Any] = field(
-        default_factory=dict, metadata={"help": 'JSON object of rule parameters, e.g. {"preset": "annarchy"}'}
+        default_factory=dict,
+        metadata={"help": 'JSON object of rule parameters, e.g. {"preset": "annarchy"} (over --config\'s, key by key)'},
     )
     device: str = field(default="cpu", metadata={"help": "torch device: cpu or cuda"})
     eval_every: int = field(default=0, metadata={"help": "evaluate (plasticity off) every N episodes; 0: never"})

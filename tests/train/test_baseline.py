@@ -22,6 +22,7 @@ def test_ppo_trains_on_every_registered_task_without_changes(task, tmp_path):
     summary = train_baseline(config, tmp_path, quiet=True)
     assert summary["config"]["kind"] == "baseline"
     assert (tmp_path / "models" / "seed0.zip").exists()
+    assert (tmp_path / "logs" / "seed0" / "progress.csv").read_text().strip()  # SB3's log, in the run directory
     _, models = load_baseline(tmp_path)
     env = gym.make(task)
     obs, _ = env.reset(seed=0)

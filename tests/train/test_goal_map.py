@@ -3,6 +3,7 @@
 import json
 
 import numpy as np
+import yaml
 
 from tests.train.test_cli import cli
 from train.goal_map import RANKS, TIMESCALES, convergence
@@ -46,6 +47,8 @@ def test_the_figure_2_preset_runs_evaluates_on_its_trajectory_and_plots(tmp_path
         "run", "--config", "goal2022-fig2", "--episodes", "4", "--seeds", "2", "--agent-config", small,
         "--env-kwargs", '{"n_steps": 40}', "--out", str(out), "--quiet",
     )  # fmt: skip
+    resolved = yaml.safe_load((out / "config.yaml").read_text())["agent_config"]
+    assert resolved["tau_o"] == 4.6 and resolved["n_units"] == 30  # --agent-config over the preset's, key by key
     headline = json.loads((out / "summary.json").read_text())["headline"]
     assert len(headline["mse_first_epoch"]) == 2 and len(headline["readout_only_mse"]) == 2
     assert (out / "metrics.csv").read_text().splitlines()[0] == "seed,episode,return,length,mse"
