@@ -10,6 +10,9 @@ Network (N rate units, dt = 1 ms, Euler)::
 
 Exploration: each unit is perturbed independently with probability 0.003 per ms by
 ``xi_i ~ U(-A, A)``, A = 16 (so A dt / tau ~ 0.5). Three "bias" units are clamped at x = 1, 1, -1.
+The perturbations come from Philox4x32-10 keyed by the network's seed and counted by its steps
+(``noise.counter_uniform``): a function of the seed and the step alone, so a checkpoint keeps only the clock
+and the compiled kernel makes the same numbers where it uses them.
 
 Learning. Each unit detrends its own activation with a fast running mean and keeps the fluctuation::
 
@@ -34,6 +37,10 @@ option ``eligibility="node_perturbation"``.
 Two presets: ``paper`` (the C++ code: dense, eta = 0.1, learning after 100 trials) and ``annarchy``
 (the ANNarchy notebook: sparse p = 0.1 without self-connections, eta = 0.5, learning after 25
 iterations of 4 trials).
+
+On a CPU the steps run in a compiled kernel (``agents.core.rate_kernels``), one call per env step or per block
+of the rollout loop (``predict_block``: the DNMS trial's first 999 ms in one call); CUDA, or
+``fused_cpu_step=False``, runs the same equations as torch operations.
 """
 
 from __future__ import annotations
@@ -53,13 +60,16 @@ from agents.core import (
     OuterProductAccumulator,
     RateState,
     rate_init,
+    rate_kernels,
     rate_step,
     restart,
     running_mean,
 )
-from agents.core.noise import sparse_perturbations
+from agents.core.noise import counter_uniform, philox_keys, sparse_perturbations
 
 ELIGIBILITY_RULES = ("supralinear", "node_perturbation")
+NOISE_STREAM = 1
+"""The Philox stream of the perturbations (``noise.counter_uniform``'s ``stream``)."""
 
 
 @dataclass(frozen=True)
@@ -110,6 +120,10 @@ class MiconiConfig:
     """R_bar before the first trial (0 in C++, -1 in ANNarchy)."""
     learning_start_trials: int = 101
     """Weights change only from this many completed trials on (101 in C++, 4 x 26 = 104 in ANNarchy)."""
+    fused_cpu_step: bool = True
+    """On a CPU, run the network's steps in the compiled kernel (``agents.core.rate_kernels``: the same equations,
+    equal to the torch operations to float32 rounding) and the rollout loop's blocks in one call each; False, or
+    CUDA: the torch operations."""
 
     def __post_init__(self) -> None:
         checks = {
@@ -191,7 +205,7 @@ class MiconiAgent(Agent):
 
     name: ClassVar[str] = "miconi"
     needs_step_info: ClassVar[bool] = False  # the reward and trial type at the trial's end are enough
-    unbatched_state: ClassVar[tuple[str, ...]] = ("noise_pos",)
+    unbatched_state: ClassVar[tuple[str, ...]] = ("clock",)
 
     def __init__(
         self,
@@ -231,12 +245,30 @@ class MiconiAgent(Agent):
         self._rate_view.copy_(self.state.r)
         self.step_in_trial = np.zeros(B, dtype=np.int64)
         self._earliest_step = 0  # min(step_in_trial), kept as an int: the hot path tests it every step
-        exponent = 3 if cfg.eligibility == "supralinear" else 1
-        self.eligibility = OuterProductAccumulator(B, N, N, exponent=exponent, device=dev)
-        self._noise_chunk = 250
-        self._set_noise(torch.zeros(B, self._noise_chunk, N, device=dev))
-        self._noise_pos = self._noise_chunk  # empty: drawn on first use
+        self.exponent = 3 if cfg.eligibility == "supralinear" else 1
+        self._fused = cfg.fused_cpu_step and rate_kernels.AVAILABLE and self.device.type == "cpu"
+        # The kernel writes the factors already raised to the exponent; the torch path leaves it to the accumulator.
+        self.eligibility = OuterProductAccumulator(B, N, N, exponent=1 if self._fused else self.exponent, device=dev)
+        self.noise_keys = philox_keys(self.seeds, dev)
+        self.clock = 0  # network steps taken since the networks were built: the perturbations' counter
+        self._noise_chunk = 250  # the torch path draws this many steps' perturbations at a time
+        self._noise, self._noise_start = torch.zeros(B, 0, N, device=dev), 0
         self._no_noise = torch.zeros(B, 1, N, device=dev)
+        if self._fused:
+            self._kernel_keys = self.noise_keys.numpy().astype(np.uint32)
+            self._kernel_clamp = (
+                np.asarray(cfg.bias_units, dtype=np.int64),
+                np.asarray(cfg.bias_values, dtype=np.float32),
+            )
+            self._kernel_constants = tuple(
+                np.float32(v)
+                for v in (
+                    cfg.dt_ms / cfg.tau_ms,
+                    cfg.running_mean_alpha,
+                    cfg.perturbation_probability,
+                    cfg.perturbation_amplitude,
+                )
+            )
         self.episode_return = np.zeros(B)
         self.trials_done = np.zeros(B, dtype=np.int64)
         self.conditions: list[str] = []
@@ -271,22 +303,23 @@ class MiconiAgent(Agent):
         """Input weights, (B, N, n_inputs) (a view)."""
         return self.W[:, self.config.n_units :].transpose(1, 2)
 
-    def _perturbations(self) -> Tensor:
-        """This step's perturbations xi (B, 1, N), from each network's own generator."""
+    def perturbations(self, start: int, steps: int) -> Tensor:
+        """The perturbations xi of the network steps ``start``, ..., ``start + steps - 1`` (by ``clock``),
+        (B, steps, N): ``sparse_perturbations`` of the networks' ``counter_uniform``, before the trial-start mask."""
         cfg = self.config
-        if self._noise_pos == self._noise_chunk:
-            uniform = self.generators.uniform(self._noise_chunk, cfg.n_units)
-            self._set_noise(sparse_perturbations(uniform, cfg.perturbation_probability, cfg.perturbation_amplitude))
-            self._noise_pos = 0
-        xi = self._noise_rows[self._noise_pos]
-        self._noise_pos += 1
+        uniform = counter_uniform(self.noise_keys, start, cfg.n_units, steps=steps, stream=NOISE_STREAM)
+        return sparse_perturbations(uniform, cfg.perturbation_probability, cfg.perturbation_amplitude)
+
+    def _perturbations(self) -> Tensor:
+        """This step's perturbations xi (B, 1, N), drawn ahead a chunk of steps at a time (the torch path)."""
+        cfg = self.config
+        offset = self.clock - self._noise_start
+        if not 0 <= offset < self._noise.shape[1]:
+            self._noise, self._noise_start, offset = self.perturbations(self.clock, self._noise_chunk), self.clock, 0
+        xi = self._noise[:, offset : offset + 1]
         if self._earliest_step < cfg.perturbation_start_step:
             xi = xi * self._started(cfg.perturbation_start_step)[:, None, None]
         return xi
-
-    def _set_noise(self, noise: Tensor) -> None:
-        self._noise = noise
-        self._noise_rows = [noise[:, k : k + 1] for k in range(noise.shape[1])]  # views made once per chunk
 
     def _started(self, step: int) -> Tensor:
         """(B,) 1.0 for networks at or past ``step`` of their trial, else 0.0."""
@@ -308,12 +341,80 @@ class MiconiAgent(Agent):
         self.state = new
         self.step_in_trial += 1
         self._earliest_step += 1
+        self.clock += 1
+
+    def _kernel_steps(self, inputs: np.ndarray, explore: bool, learn: bool) -> np.ndarray:
+        """``len(inputs[0])`` network steps in the compiled kernel, in place; ``inputs`` (B, K, n_inputs) float32.
+        Returns the output units' rates after each step, (B, K, n_outputs). The eligibility's factors go straight
+        into the accumulator's pending chunk, a piece per chunk, so the chunks fold at the same steps as one step
+        at a time (a block equals its steps to the bit)."""
+        cfg = self.config
+        B, K = inputs.shape[:2]
+        actions = np.empty((B, K, self.n_outputs), dtype=np.float32)
+        W, x, r, x_bar = (t.numpy() for t in (self.W, self.state.x, self.state.r, self.x_bar))
+        done = 0
+        while done < K:
+            k = min(K - done, self.eligibility.room) if learn else K - done
+            pre, post, row0 = self.eligibility.free_rows(k) if learn else (*self._no_rows(), 0)
+            piece = np.empty((B, k, self.n_outputs), dtype=np.float32)
+            rate_kernels.run_block(
+                W, x, r, x_bar, self.step_in_trial, self.clock, self._kernel_keys,
+                np.ascontiguousarray(inputs[:, done : done + k]), piece, pre.numpy(), post.numpy(), row0, explore,
+                learn, cfg.eligibility == "supralinear", self.exponent, *self._kernel_constants, NOISE_STREAM,
+                cfg.perturbation_start_step, cfg.eligibility_start_step, *self._kernel_clamp, cfg.output_unit,
+            )  # fmt: skip
+            if learn:
+                self.eligibility.filled(k)
+            actions[:, done : done + k] = piece
+            self.step_in_trial += k
+            self.clock += k
+            done += k
+        self._earliest_step = int(self.step_in_trial.min())
+        return actions
+
+    def _no_rows(self) -> tuple[Tensor, Tensor]:
+        """The accumulator's buffers, passed (and not written) when the kernel does not learn."""
+        return self.eligibility.free_rows(self.eligibility.room)[:2]
 
     # -- Agent hooks -----------------------------------------------------------------------------
     def _act(self, obs: Tensor, deterministic: bool) -> Tensor:
+        if self._fused:
+            inputs = obs.numpy()[:, None].repeat(self.substeps, axis=1)
+            actions = self._kernel_steps(inputs, explore=not deterministic, learn=self.training)
+            return torch.from_numpy(actions[:, -1])
         for _ in range(self.substeps):
             self._network_step(obs, explore=not deterministic, learn=self.training)
         return self.state.r[:, self._outputs]
+
+    def predict_block(
+        self,
+        observations: np.ndarray,
+        rewards: np.ndarray,
+        episode_start: np.ndarray | None = None,
+        deterministic: bool = False,
+    ) -> np.ndarray:
+        """K env steps in compiled calls (``rate_kernels.run_block``) on a CPU, equal to K calls of ``predict``
+        and ``observe`` to the bit (tested); the rewards only add to the trial's return (the rule reads it at the
+        trial's end). Otherwise ``Agent.predict_block``'s loop."""
+        if not self._fused:
+            return super().predict_block(observations, rewards, episode_start, deterministic)
+        B = self.batch_size
+        rewards = np.asarray(rewards, dtype=np.float64)
+        observations = np.asarray(observations, dtype=np.float32)  # as ``predict`` converts them
+        if rewards.ndim != 2 or rewards.shape[0] != B or observations.shape != (*rewards.shape, self.n_inputs):
+            raise ValueError(
+                f"a block needs observations (B, K, {self.n_inputs}) and rewards (B, K) for B = {B} networks; got "
+                f"{observations.shape} and {rewards.shape}"
+            )
+        if not np.isfinite(rewards).all() or not np.isfinite(observations).all():
+            raise ValueError("rewards or observations contain NaN or inf")
+        if episode_start is not None and np.any(episode_start):
+            self._reset(self._mask(episode_start))
+        inputs = observations.repeat(self.substeps, axis=1) if self.substeps > 1 else observations
+        actions = self._kernel_steps(inputs, explore=not deterministic, learn=self.training)
+        self.episode_return += rewards.sum(axis=1)
+        self._batched = True
+        return actions[:, self.substeps - 1 :: self.substeps]
 
     def _reset(self, mask: Tensor) -> None:
         cfg = self.config
@@ -378,12 +479,11 @@ class MiconiAgent(Agent):
             "r": self.state.r,
             "x_bar": self.x_bar,
             "eligibility": self.eligibility.read(),
-            "noise": self._noise,
             "generators": self.generators.get_state(),
             "step_in_trial": torch.as_tensor(self.step_in_trial),
             "episode_return": torch.as_tensor(self.episode_return),
             "trials_done": torch.as_tensor(self.trials_done),
-            "noise_pos": torch.tensor(self._noise_pos),
+            "clock": torch.tensor(self.clock),
         }
         if self.connection_mask is not None:
             t["connection_mask"] = self.connection_mask
@@ -398,8 +498,8 @@ class MiconiAgent(Agent):
         self._rate_view.copy_(self.state.r)
         self.eligibility.clear()
         self.eligibility.total.copy_(tensors["eligibility"])
-        self._set_noise(tensors["noise"].clone())
-        self._noise_pos = int(tensors["noise_pos"])
+        self.clock = int(tensors["clock"])
+        self._noise, self._noise_start = self._noise[:, :0], 0  # the torch path draws its perturbations anew
         self.generators.set_state(tensors["generators"])
         self.step_in_trial = tensors["step_in_trial"].cpu().numpy().copy()
         self._earliest_step = int(self.step_in_trial.min())

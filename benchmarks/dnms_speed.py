@@ -2,11 +2,16 @@
 
 Everything runs through the real rollout loop (native vector env, SAME_STEP, learning on), so the figure
 is what `python -m train run` achieves. ANNarchy runs ../shared/peers/annarchy_miconi.py (the ANNarchy
-tutorial's network: N = 200, sparse p = 0.1, eta = 0.5, one OpenMP thread) from its own virtualenv.
+tutorial's network: N = 200, sparse p = 0.1, eta = 0.5, one OpenMP thread) from its own virtualenv, before
+and after spikegym's rows (the machine's speed drifts; the ratio uses the median of all its runs).
+
+On a CPU the agent steps in its compiled kernel (``agents.core.rate_kernels``; "kernel" rows), each trial's
+first 999 ms in one call; ``--paths kernel torch`` also times the torch operations (``fused_cpu_step: false``,
+the path CUDA runs; "torch" rows). ``--threads`` sets torch's and numba's threads (``agents.set_threads``).
 
     python benchmarks/dnms_speed.py                                   # spikegym only
     python benchmarks/dnms_speed.py --annarchy-python /tmp/peers/bin/python --repeats 3
-    python benchmarks/dnms_speed.py --batch 1 20 100 --threads 1 2 --device cpu cuda
+    python benchmarks/dnms_speed.py --batch 1 20 100 --threads 1 2 --device cpu cuda --paths kernel torch
 
 Prints a Markdown table (median [min-max] over repeats); --json FILE also writes the raw numbers.
 """
@@ -31,14 +36,14 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 import envs  # noqa: E402,F401
-from agents import make_agent  # noqa: E402
+from agents import make_agent, set_threads  # noqa: E402
 from train.loop import rollout  # noqa: E402
 
 PEER = ROOT.parent / "shared" / "peers" / "annarchy_miconi.py"
 
 
-def spikegym_trials_per_s(batch: int, preset: str, device: str, threads: int, trials: int) -> float:
-    torch.set_num_threads(threads)
+def spikegym_trials_per_s(batch: int, preset: str, device: str, threads: int, trials: int, path: str) -> float:
+    set_threads(threads)
     env = gym.make_vec(
         "spikegym/DNMS-v0",
         num_envs=batch,
@@ -46,7 +51,11 @@ def spikegym_trials_per_s(batch: int, preset: str, device: str, threads: int, tr
         autoreset_mode=AutoresetMode.SAME_STEP,
     )
     agent = make_agent(
-        "miconi", env, seeds=range(batch), device=device, config={"preset": preset, "learning_start_trials": 0}
+        "miconi",
+        env,
+        seeds=range(batch),
+        device=device,
+        config={"preset": preset, "learning_start_trials": 0, "fused_cpu_step": path == "kernel"},
     )
     rollout(env, agent, 1, seed=0)  # warm-up: allocations, first chunk of noise
     start = time.perf_counter()
@@ -77,7 +86,8 @@ def main() -> None:
     p.add_argument("--batch", type=int, nargs="+", default=[1, 20, 100], help="networks (seeds) per run")
     p.add_argument("--preset", nargs="+", default=["annarchy", "paper"], help="Miconi presets to time")
     p.add_argument("--device", nargs="+", default=["cpu"] + (["cuda"] if torch.cuda.is_available() else []))
-    p.add_argument("--threads", type=int, nargs="+", default=[1, 2], help="torch CPU threads")
+    p.add_argument("--paths", nargs="+", choices=["kernel", "torch"], default=["kernel"], help="CPU step paths")
+    p.add_argument("--threads", type=int, nargs="+", default=[1, 2], help="CPU threads (torch and numba)")
     p.add_argument("--seconds", type=float, default=10.0, help="target time per measurement")
     p.add_argument("--repeats", type=int, default=3)
     p.add_argument("--annarchy-python", help="python of a venv with ANNarchy (see ../shared/peers/README.md)")
@@ -86,10 +96,43 @@ def main() -> None:
     args = p.parse_args()
 
     rows = []
-    annarchy = None
+
+    def time_annarchy() -> list[float]:
+        values = [annarchy_trials_per_s(args.annarchy_python, args.annarchy_iters) for _ in range(args.repeats)]
+        print(f"  ANNarchy: {spread(values)} trials/s", file=sys.stderr, flush=True)
+        return values
+
+    annarchy = time_annarchy() if args.annarchy_python else []
+    for device in args.device:
+        for path in args.paths if device == "cpu" else ["torch"]:
+            for preset in args.preset:
+                for batch in args.batch:
+                    for threads in args.threads if device == "cpu" else [1]:
+                        probe = spikegym_trials_per_s(batch, preset, device, threads, 1, path)
+                        trials = max(1, round(args.seconds * probe / batch))
+                        values = [
+                            spikegym_trials_per_s(batch, preset, device, threads, trials, path)
+                            for _ in range(args.repeats)
+                        ]
+                        rows.append(
+                            {
+                                "engine": f"spikegym ({path})",
+                                "preset": preset,
+                                "batch": batch,
+                                "device": device,
+                                "threads": threads,
+                                "trials_per_s": values,
+                            }
+                        )
+                        print(
+                            f"  {path} {preset} B={batch} {device} threads={threads}: {spread(values)} trials/s",
+                            file=sys.stderr,
+                            flush=True,
+                        )
     if args.annarchy_python:
-        annarchy = [annarchy_trials_per_s(args.annarchy_python, args.annarchy_iters) for _ in range(args.repeats)]
-        rows.append(
+        annarchy += time_annarchy()
+        rows.insert(
+            0,
             {
                 "engine": "ANNarchy 5 (C++, 1 thread)",
                 "preset": "annarchy",
@@ -97,34 +140,12 @@ def main() -> None:
                 "device": "cpu",
                 "threads": 1,
                 "trials_per_s": annarchy,
-            }
+            },
         )
-    for device in args.device:
-        for preset in args.preset:
-            for batch in args.batch:
-                for threads in args.threads if device == "cpu" else [1]:
-                    probe = spikegym_trials_per_s(batch, preset, device, threads, 1)
-                    trials = max(1, round(args.seconds * probe / batch))
-                    values = [
-                        spikegym_trials_per_s(batch, preset, device, threads, trials) for _ in range(args.repeats)
-                    ]
-                    rows.append(
-                        {
-                            "engine": "spikegym (torch)",
-                            "preset": preset,
-                            "batch": batch,
-                            "device": device,
-                            "threads": threads,
-                            "trials_per_s": values,
-                        }
-                    )
-                    print(
-                        f"  {preset} B={batch} {device} threads={threads}: {spread(values)} trials/s",
-                        file=sys.stderr,
-                        flush=True,
-                    )
 
     print(f"\nDNMS trials per second (1000 steps of 1 ms each, learning on), median [min-max] of {args.repeats}")
+    if annarchy:
+        print(f"(ANNarchy: {len(annarchy)} runs, half before and half after spikegym's)")
     print(f"machine: {platform.processor() or platform.machine()}, {os.cpu_count()} cores, torch {torch.__version__}\n")
     print("| engine | network | B (seeds) | device | threads | trials/s | vs ANNarchy |")
     print("|---|---|---|---|---|---|---|")

@@ -603,6 +603,45 @@ class DNMSVectorEnv(VectorEnv[np.ndarray, np.ndarray, np.ndarray]):
             info = self._task.batched_info(self._condition, info_step, self._all_envs, error)
         return self._observations(), rewards, terminated, truncated, info
 
+    # -- blocks of steps (``train.loop``) -----------------------------------------------------------------
+    def lookahead_steps(self) -> int:
+        """How many of the next steps have observations and rewards no action can change: every step of the
+        trials but their last (the stimuli are the condition's, the reward 0 until the last step, whose reward
+        is the outputs' error), in all sub-envs; 0 before the first reset or while a sub-env waits for its reset."""
+        if not self._started or self._needs_reset.any():
+            return 0
+        return max(0, int(self._task.n_steps - 1 - self._step.max()))
+
+    def scheduled(self, k: int) -> tuple[np.ndarray, np.ndarray]:
+        """The observations (num_envs, k, 2) and rewards (num_envs, k) of the next k steps (the current
+        observation first), k <= ``lookahead_steps()``."""
+        if not 0 < k <= self.lookahead_steps():
+            raise ValueError(f"the next {k} steps are not fixed: at most {self.lookahead_steps()}")
+        steps = self._step[:, None] + np.arange(k)
+        return self._task.inputs[self._condition[:, None], steps], np.zeros((self.num_envs, k))
+
+    def step_block(self, actions: np.ndarray) -> tuple[np.ndarray, np.ndarray, dict[str, Any]]:
+        """k steps at once (k <= ``lookahead_steps()``), equal to k calls of ``step``, none of which ends a trial;
+        ``actions`` (num_envs, k, 1). Returns the observations after the block, the rewards (num_envs, k) and
+        the info of the block's last step."""
+        if not self._started:
+            raise RuntimeError("DNMSVectorEnv.step_block() called before reset(); call reset() first.")
+        array = np.asarray(actions)
+        if array.ndim != 3:
+            raise ValueError(
+                f"a DNMS block's actions must have shape ({self.num_envs}, k, 1) (each env's output at each of the k "
+                f"steps), got shape {array.shape}."
+            )
+        k = array.shape[1]
+        outputs = _check_action(array, (self.num_envs, k, 1), "a DNMS block's actions")[:, :, 0]
+        if not 0 < k <= self.lookahead_steps():
+            raise ValueError(f"the next {k} steps are not fixed: at most {self.lookahead_steps()}")
+        t = self._step.copy()
+        self._actions[self._env_index[:, None], t[:, None] + np.arange(k)] = outputs
+        self._step += k
+        info = self._task.batched_info(self._condition, self._step - 1, self._all_envs)
+        return self._observations(), np.zeros((self.num_envs, k)), info
+
     def render(self) -> tuple[np.ndarray, ...] | None:
         """One uint8 ``(H, W, 3)`` frame per sub-env (``"rgb_array"``), as ``SyncVectorEnv.render``."""
         if self.render_mode is None:

@@ -21,68 +21,29 @@ from __future__ import annotations
 
 import numpy as np
 
-from agents.core.noise import PHILOX_MULTIPLIERS, PHILOX_WEYL
+from agents.core.kernels import AVAILABLE, inline, jit, jit_parallel, philox4x32, prange, uniform24
 from agents.core.traces import TINY
 
-try:
-    import numba
-except ImportError:  # pragma: no cover - numba ships with spikegym; this guards exotic platforms
-    numba = None
-
-AVAILABLE = numba is not None
-prange = numba.prange if AVAILABLE else range
+__all__ = ["AVAILABLE", "background_into", "izhikevich_and_trace_step", "run_block", "stdp_and_deliver"]
 
 _F32 = np.float32
 _TINY = np.float32(TINY)  # the traces, tags and dopamine are set to 0 below it, as ``traces.flush_tiny_`` does
-_M0, _M1 = np.uint64(PHILOX_MULTIPLIERS[0]), np.uint64(PHILOX_MULTIPLIERS[1])
-_W0, _W1 = np.uint32(PHILOX_WEYL[0]), np.uint32(PHILOX_WEYL[1])
-_LOW32, _SHIFT32, _SHIFT8 = np.uint64(0xFFFFFFFF), np.uint64(32), np.uint32(8)
 
 
-def _jit(function):
-    return numba.njit(cache=True, boundscheck=False)(function) if AVAILABLE else function
-
-
-def _jit_parallel(function):
-    """Compiled with its ``prange`` loop spread over numba's threads (``numba.set_num_threads``)."""
-    return numba.njit(cache=True, boundscheck=False, parallel=True)(function) if AVAILABLE else function
-
-
-@_jit
+@jit
 def _decayed(x: np.float32, decay: np.float32) -> np.float32:
     """``x decay``, or 0 if its magnitude is below ``TINY`` (``trace_decay`` then ``flush_tiny_``)."""
     y = x * decay
     return y if abs(y) >= _TINY else _F32(0.0)
 
 
-def _philox4x32(c0, c1, c2, c3, k0, k1):
-    """``noise.philox4x32`` (ten rounds) on uint32 words."""
-    for _ in range(10):
-        p0, p1 = _M0 * np.uint64(c0), _M1 * np.uint64(c2)
-        c0, c1, c2, c3 = (
-            np.uint32(np.uint32(p1 >> _SHIFT32) ^ c1 ^ k0),
-            np.uint32(p1 & _LOW32),
-            np.uint32(np.uint32(p0 >> _SHIFT32) ^ c3 ^ k1),
-            np.uint32(p0 & _LOW32),
-        )
-        k0, k1 = np.uint32(k0 + _W0), np.uint32(k1 + _W1)  # the last bump is never used
-    return c0, c1, c2, c3
-
-
-if AVAILABLE:
-    _philox4x32 = numba.njit(inline="always")(_philox4x32)  # inlined in numba's IR: the loops around it vectorise
-
-
+@inline
 def _current(word, amplitude):
     """``amplitude (U - 0.5)`` with U the top 24 bits of a Philox word times 2^-24."""
-    return (_F32(word >> _SHIFT8) * _F32(2.0**-24) - _F32(0.5)) * amplitude
+    return (uniform24(word) - _F32(0.5)) * amplitude
 
 
-if AVAILABLE:
-    _current = numba.njit(inline="always")(_current)
-
-
-@_jit
+@jit
 def _network_background(out: np.ndarray, key: np.ndarray, step: int, amplitude: np.float32) -> None:
     """One network's background current of ``step`` into ``out`` (N,): ``amplitude (U - 0.5)`` with U
     ``noise.counter_uniform(key, step, N)``, the same float32 operations."""
@@ -90,14 +51,14 @@ def _network_background(out: np.ndarray, key: np.ndarray, step: int, amplitude: 
     low, high = np.uint32(step & 0xFFFFFFFF), np.uint32((step >> 32) & 0xFFFFFFFF)
     k0, k1 = key[0], key[1]
     for q in range(n // 4):
-        w0, w1, w2, w3 = _philox4x32(np.uint32(q), low, high, np.uint32(0), k0, k1)
+        w0, w1, w2, w3 = philox4x32(np.uint32(q), low, high, np.uint32(0), k0, k1)
         out[4 * q] = _current(w0, amplitude)
         out[4 * q + 1] = _current(w1, amplitude)
         out[4 * q + 2] = _current(w2, amplitude)
         out[4 * q + 3] = _current(w3, amplitude)
     if n % 4:  # the last, partial quad
         q = n // 4
-        w0, w1, w2, _ = _philox4x32(np.uint32(q), low, high, np.uint32(0), k0, k1)
+        w0, w1, w2, _ = philox4x32(np.uint32(q), low, high, np.uint32(0), k0, k1)
         out[4 * q] = _current(w0, amplitude)
         if n % 4 > 1:
             out[4 * q + 1] = _current(w1, amplitude)
@@ -105,7 +66,7 @@ def _network_background(out: np.ndarray, key: np.ndarray, step: int, amplitude: 
             out[4 * q + 2] = _current(w2, amplitude)
 
 
-@_jit
+@jit
 def background_into(out: np.ndarray, keys: np.ndarray, step: int, amplitude: np.float32) -> None:
     """The background current of ``step`` for B networks, ``out`` (B, N), with their Philox ``keys`` (B, 2)
     uint32."""
@@ -113,7 +74,7 @@ def background_into(out: np.ndarray, keys: np.ndarray, step: int, amplitude: np.
         _network_background(out[b], keys[b], step, amplitude)
 
 
-@_jit
+@jit
 def _network_spikes(v: np.ndarray, v_peak: np.float32, spikes: np.ndarray, spiking: np.ndarray) -> int:
     """One network's spikes of the last ms (``v >= v_peak``) into ``spikes`` (N,) and, in increasing order, the
     indices of the spiking neurons into ``spiking`` (N,); returns how many spiked."""
@@ -127,7 +88,7 @@ def _network_spikes(v: np.ndarray, v_peak: np.float32, spikes: np.ndarray, spiki
     return count
 
 
-@_jit
+@jit
 def _network_tags_and_delivery(
     spiking: np.ndarray,
     count: int,
@@ -171,7 +132,7 @@ def _network_tags_and_delivery(
             buffer[slot, post[j, m]] += weight[j, m]
 
 
-@_jit
+@jit
 def stdp_and_deliver(
     v: np.ndarray,
     v_peak: np.float32,
@@ -204,7 +165,7 @@ def stdp_and_deliver(
             )  # fmt: skip
 
 
-@_jit
+@jit
 def _network_neurons(
     v: np.ndarray,
     u: np.ndarray,
@@ -240,7 +201,7 @@ def _network_neurons(
         trace[i] = _decayed(trace[i], trace_decay)
 
 
-@_jit
+@jit
 def izhikevich_and_trace_step(
     v: np.ndarray,
     u: np.ndarray,
@@ -277,7 +238,7 @@ def izhikevich_and_trace_step(
         dopamine[b] = _decayed(dopamine[b], dopamine_decay)
 
 
-@_jit
+@jit
 def _network_weight_update(
     weight: np.ndarray, tag: np.ndarray, n_excitatory: int, drive: np.float32, w_max: np.float32, tag_decay: np.float32
 ) -> None:
@@ -291,7 +252,7 @@ def _network_weight_update(
         c[s] = _decayed(c[s], tag_decay)
 
 
-@_jit_parallel
+@jit_parallel
 def run_block(
     v: np.ndarray,
     u: np.ndarray,

@@ -97,14 +97,15 @@ def philox4x32(counter: tuple[Tensor, Tensor, Tensor, Tensor], key: tuple[Tensor
     return c0, c1, c2, c3
 
 
-def counter_uniform(keys: Tensor, start: int, n: int, steps: int = 1) -> Tensor:
+def counter_uniform(keys: Tensor, start: int, n: int, steps: int = 1, stream: int = 0) -> Tensor:
     """(B, steps, n) float32 uniforms in [0, 1) of the steps ``start``, ..., ``start + steps - 1`` for the
     networks' Philox ``keys`` (B, 2): value i of step t is word i % 4 of Philox4x32-10 at counter (i // 4, t's
-    low and high 32 bits, 0), its top 24 bits times 2^-24 (every value exact in float32)."""
+    low and high 32 bits, ``stream``), its top 24 bits times 2^-24 (every value exact in float32). Different
+    ``stream`` numbers give independent numbers for the same key and step (one per use of the noise)."""
     step = torch.arange(start, start + steps, dtype=torch.int64, device=keys.device)[:, None]  # (steps, 1)
     quad = torch.arange((n + 3) // 4, dtype=torch.int64, device=keys.device)[None]  # (1, quads)
     key = (keys[:, :1, None], keys[:, 1:, None])  # (B, 1, 1) each
-    words = philox4x32((quad, step & _LOW32, (step >> 32) & _LOW32, torch.zeros_like(quad)), key)
+    words = philox4x32((quad, step & _LOW32, (step >> 32) & _LOW32, torch.full_like(quad, stream)), key)
     bits = torch.stack(torch.broadcast_tensors(*words), dim=3).flatten(2)[:, :, :n]  # value 4q + w: word w of q
     return (bits >> 8).to(torch.float32) * 2.0**-24
 

@@ -6,7 +6,15 @@ import torch
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from agents.core import BatchGenerators, OuterProductAccumulator, izhikevich_kernels, rate_init, rate_step, running_mean
+from agents.core import (
+    BatchGenerators,
+    OuterProductAccumulator,
+    izhikevich_kernels,
+    kernels,
+    rate_init,
+    rate_step,
+    running_mean,
+)
 from agents.core.noise import counter_uniform, philox4x32, philox_keys, sparse_perturbations
 
 
@@ -90,6 +98,26 @@ def test_philox_matches_random123s_known_answers(counter, key, expected):
     assert tuple(int(w) for w in words) == expected
 
 
+def test_rows_written_in_place_sum_as_add_does_to_the_bit():
+    rng = torch.Generator().manual_seed(0)
+    pre, post = torch.rand(2, 23, 5, generator=rng), torch.rand(2, 23, 4, generator=rng)
+    added = OuterProductAccumulator(2, 5, 4, chunk=8, exponent=3)
+    for t in range(23):
+        added.add(pre[:, t], post[:, t])
+    in_place = OuterProductAccumulator(2, 5, 4, chunk=8, exponent=3)
+    t = 0
+    for k in (3, 5, 1, 7, 7):  # pieces within the chunk's room, ending exactly at a fold and not
+        k = min(k, in_place.room)
+        pre_rows, post_rows, first = in_place.free_rows(k)
+        pre_rows[:, first : first + k], post_rows[:, first : first + k] = pre[:, t : t + k], post[:, t : t + k]
+        in_place.filled(k)
+        t += k
+    assert t == 23
+    assert torch.equal(in_place.read(), added.read())
+    with pytest.raises(ValueError, match="room for"):
+        in_place.free_rows(9)
+
+
 @pytest.mark.parametrize("n", [1000, 1001, 1002, 1003])
 def test_the_compiled_background_is_the_counter_uniforms_to_the_bit(n):
     keys = philox_keys([0, 3, 2**40 + 7])
@@ -97,6 +125,18 @@ def test_the_compiled_background_is_the_counter_uniforms_to_the_bit(n):
     for step in (0, 17, 2**33 + 5):  # the clock's high word too
         izhikevich_kernels.background_into(out, keys.numpy().astype(np.uint32), step, np.float32(13.0))
         np.testing.assert_array_equal(out, ((counter_uniform(keys, step, n)[:, 0] - 0.5) * 13.0).numpy())
+
+
+@pytest.mark.parametrize("n", [200, 201, 202, 203])
+def test_the_kernels_counter_uniforms_are_noise_counter_uniform_to_the_bit(n):
+    keys = philox_keys([0, 2**40 + 7])
+    out = np.empty(n, dtype=np.float32)
+    for step in (0, 17, 2**33 + 5):
+        for stream in (0, 1):
+            for b in range(2):
+                kernels.counter_uniforms_into(out, keys.numpy().astype(np.uint32)[b], step, stream)
+                np.testing.assert_array_equal(out, counter_uniform(keys, step, n, stream=stream)[b, 0].numpy())
+    assert not torch.equal(counter_uniform(keys, 3, n, stream=1), counter_uniform(keys, 3, n))
 
 
 def test_counter_uniforms_are_uniform_and_a_function_of_key_and_step_alone():

@@ -6,7 +6,8 @@ import torch
 from gymnasium import spaces
 
 from agents import make_agent
-from agents.miconi import PRESETS, MiconiAgent, MiconiConfig
+from agents.core import rate_kernels
+from agents.miconi import ELIGIBILITY_RULES, PRESETS, MiconiAgent, MiconiConfig
 
 OBS = spaces.Box(0.0, 1.0, shape=(2,), dtype=np.float32)
 ACT = spaces.Box(-1.0, 1.0, shape=(1,), dtype=np.float32)
@@ -171,25 +172,115 @@ def test_eval_mode_changes_nothing():
     assert agent.trials_done[0] == 0
 
 
-def test_node_perturbation_trace():
-    cfg = small(eligibility="node_perturbation", perturbation_start_step=0, eligibility_start_step=0)
+@pytest.mark.parametrize("fused", [True, False])
+def test_node_perturbation_trace(fused):
+    """e_ij = sum_t r_j(t-1) xi_i(t), xi the step's perturbations (``perturbations``: the seed's Philox numbers)."""
+    cfg = small(
+        eligibility="node_perturbation", perturbation_start_step=0, eligibility_start_step=0, fused_cpu_step=fused
+    )
     agent = MiconiAgent(OBS, ACT, cfg, seeds=[2])
+    agent.reset()
     naive = torch.zeros(cfg.n_units, cfg.n_units)
-    for t, o in enumerate(stimulus(30, 1)[:, 0]):
+    for o in stimulus(30, 1)[:, 0]:
         r_prev = agent.state.r[0].clone()
-        pos = agent._noise_pos % agent._noise_chunk
-        agent.predict(o, episode_start=np.array([t == 0]))
-        if t == 0:
-            continue
-        xi = agent._noise[0, pos]
+        xi = agent.perturbations(agent.clock, 1)[0, 0]
+        agent.predict(o)
         naive += torch.outer(r_prev, xi)
     assert naive.abs().sum() > 0
-    # step 0 restarts the trial, so compare the steps after it
-    torch.testing.assert_close(agent.eligibility.read()[0] - _first_step_term(agent), naive, rtol=1e-4, atol=1e-6)
+    torch.testing.assert_close(agent.eligibility.read()[0], naive, rtol=1e-4, atol=1e-6)
 
 
-def _first_step_term(agent: MiconiAgent) -> torch.Tensor:
-    return torch.zeros_like(agent.eligibility.read()[0])
+def test_perturbations_are_sparse_uniform_and_a_function_of_seed_and_step():
+    cfg = small(n_units=200, bias_units=(1, 10, 11), perturbation_probability=0.003)
+    agent = MiconiAgent(OBS, ACT, cfg, seeds=[4, 9])
+    xi = agent.perturbations(0, 2000)
+    hit = xi != 0
+    assert hit.float().mean().item() == pytest.approx(0.003, rel=0.1)
+    assert xi.abs().max() <= cfg.perturbation_amplitude and xi[hit].mean().abs() < 1.0
+    torch.testing.assert_close(agent.perturbations(500, 10), xi[:, 500:510], rtol=0, atol=0)
+    alone = MiconiAgent(OBS, ACT, cfg, seeds=[9])
+    torch.testing.assert_close(alone.perturbations(0, 2000)[0], xi[1], rtol=0, atol=0)
+    assert not torch.equal(xi[0], xi[1])
+
+
+def test_the_kernel_and_the_torch_operations_agree_to_rounding():
+    """The compiled step (CPU default) and the torch operations (CUDA's): the same perturbations, the same
+    equations; their float32 sums differ in order only."""
+    obs = stimulus(60, 3, seed=2)
+    results = []
+    for fused in (True, False):
+        agent = MiconiAgent(OBS, ACT, small(learning_start_trials=0, fused_cpu_step=fused), seeds=[0, 1, 2])
+        assert agent._fused is fused
+        actions = run_trial(agent, obs)
+        e = agent.eligibility.read().clone()
+        agent.observe(np.array([-0.2, -0.6, -1.0]), np.ones(3, bool), np.zeros(3, bool), {})
+        quiet = run_trial(agent, obs, deterministic=True)
+        results.append((actions, e, agent.W.clone(), quiet))
+    (a_k, e_k, W_k, q_k), (a_t, e_t, W_t, q_t) = results
+    np.testing.assert_allclose(a_k, a_t, atol=2e-5)
+    torch.testing.assert_close(e_k, e_t, rtol=1e-3, atol=1e-6)
+    torch.testing.assert_close(W_k, W_t, rtol=0, atol=1e-6)
+    np.testing.assert_allclose(q_k, q_t, atol=2e-5)
+
+
+@pytest.mark.parametrize("eligibility", ELIGIBILITY_RULES)
+def test_a_block_equals_its_steps_to_the_bit(eligibility):
+    """``predict_block`` (the loop's blocks) against ``predict`` step by step: actions, neuron state, eligibility
+    (a block crossing the accumulator's chunks) and the weights after the trial's update, equal to the bit."""
+    cfg = small(learning_start_trials=0, initial_baseline=-0.5, eligibility=eligibility)
+    obs = stimulus(700, 2, seed=6)
+    runs = []
+    for blocked in (True, False):
+        agent = MiconiAgent(OBS, ACT, cfg, seeds=[3, 8])
+        start = np.ones(2, bool)
+        if blocked:
+            first = agent.predict_block(obs[:3].transpose(1, 0, 2), np.zeros((2, 3)), episode_start=start)
+            rest = agent.predict_block(obs[3:699].transpose(1, 0, 2), np.zeros((2, 696)))
+            actions = np.concatenate([first, rest], axis=1).transpose(1, 0, 2)
+        else:
+            actions = np.stack(
+                [agent.predict(o, episode_start=start if t == 0 else None)[0] for t, o in enumerate(obs[:699])]
+            )
+        last, _ = agent.predict(obs[699])
+        state = {k: v.clone() for k, v in agent.state_dict()["tensors"].items()}
+        agent.observe(np.array([-0.3, -0.9]), np.ones(2, bool), np.zeros(2, bool), {})
+        runs.append((actions, last, state, agent.W.clone()))
+    (a_b, l_b, s_b, W_b), (a_s, l_s, s_s, W_s) = runs
+    np.testing.assert_array_equal(a_b, a_s)
+    np.testing.assert_array_equal(l_b, l_s)
+    for key, value in s_s.items():
+        assert torch.equal(s_b[key], value), key
+    assert torch.equal(W_b, W_s) and not torch.equal(W_b, MiconiAgent(OBS, ACT, cfg, seeds=[3, 8]).W)
+
+
+def test_a_block_with_substeps_acts_every_env_step():
+    cfg = small(learning_start_trials=0)
+    blocked = MiconiAgent(OBS, ACT, cfg, seeds=[1], env_dt_ms=2.0)
+    stepped = MiconiAgent(OBS, ACT, cfg, seeds=[1], env_dt_ms=2.0)
+    obs = stimulus(40, 1, seed=3)
+    actions = blocked.predict_block(obs.transpose(1, 0, 2), np.zeros((1, 40)), episode_start=np.ones(1, bool))
+    expected = run_trial(stepped, obs)
+    np.testing.assert_array_equal(actions[0], expected[:, 0])
+    assert blocked.clock == stepped.clock == 80
+
+
+def test_block_rejects_bad_input():
+    agent = MiconiAgent(OBS, ACT, small(), seeds=[0, 1])
+    with pytest.raises(ValueError, match=r"observations \(B, K, 2\) and rewards \(B, K\)"):
+        agent.predict_block(np.zeros((2, 5, 3), np.float32), np.zeros((2, 5)))
+    with pytest.raises(ValueError, match="NaN"):
+        agent.predict_block(np.full((2, 5, 2), np.nan, np.float32), np.zeros((2, 5)))
+
+
+def test_the_kernels_tanh_is_within_3e_8_of_the_exact_value():
+    x = np.concatenate([np.linspace(-12, 12, 400_001), np.geomspace(1e-12, 1e-2, 1001)]).astype(np.float32)
+    out = np.empty_like(x)
+    rate_kernels.tanh_into(out, x)
+    exact = np.tanh(x.astype(np.float64))
+    assert np.abs(out - exact).max() <= 3e-8
+    small_x = np.abs(x) < 1e-2
+    assert np.all(np.abs(out[small_x] - exact[small_x]) <= 6e-8 * np.abs(exact[small_x]))
+    assert np.all(np.abs(out) <= 1) and np.all(np.sign(out) == np.sign(x))
 
 
 def test_clear_errors():

@@ -466,3 +466,62 @@ def test_trial_schedule_maps_epochs_to_steps():
 
 def test_trial_schedule_tolerates_float_round_off_in_durations():
     assert TrialSchedule({"a": 0.3}, dt_ms=0.1).n_steps == 3
+
+
+# ---------------------------------------------------------------- blocks of steps (the rollout loop's)
+
+
+def test_vector_env_blocks_equal_single_steps():
+    """``scheduled`` gives the observations and rewards ``step`` would, ``step_block`` leaves the env where k steps
+    do, and the trial's last step (its reward is the outputs' error) is never in a block."""
+    rng = np.random.default_rng(0)
+    outputs = rng.uniform(-1, 1, (3, N_STEPS, 1))
+    blocked, stepped = (DNMSVectorEnv(num_envs=3, condition_order="random") for _ in range(2))
+    obs_b, _ = blocked.reset(seed=5)
+    obs_s, _ = stepped.reset(seed=5)
+    assert blocked.lookahead_steps() == N_STEPS - 1
+    observations, rewards = blocked.scheduled(N_STEPS - 1)
+    assert observations.shape == (3, N_STEPS - 1, 2) and rewards.shape == (3, N_STEPS - 1) and not rewards.any()
+    np.testing.assert_array_equal(observations[:, 0], obs_b)
+    seen = [obs_s]
+    for t in range(300):
+        obs_s, reward, *_ = stepped.step(outputs[:, t])
+        seen.append(obs_s)
+        assert not reward.any()
+    np.testing.assert_array_equal(np.stack(seen[:300], axis=1), observations[:, :300])
+    obs_b, block_rewards, info = blocked.step_block(outputs[:, :300])
+    np.testing.assert_array_equal(obs_b, obs_s)
+    assert not block_rewards.any() and list(info["t_ms"]) == [299.0] * 3
+    assert blocked.lookahead_steps() == N_STEPS - 1 - 300
+    obs_b, _, _ = blocked.step_block(outputs[:, 300 : N_STEPS - 1])
+    for t in range(300, N_STEPS - 1):
+        obs_s, *_ = stepped.step(outputs[:, t])
+    np.testing.assert_array_equal(obs_b, obs_s)
+    assert blocked.lookahead_steps() == 0
+    with pytest.raises(ValueError, match="not fixed"):
+        blocked.scheduled(1)
+    last_b = blocked.step(outputs[:, -1])
+    last_s = stepped.step(outputs[:, -1])
+    np.testing.assert_array_equal(last_b[1], last_s[1])  # the error over the response window, from the block's outputs
+    assert last_b[2].all() and (last_b[1] < 0).all()
+    assert data_equivalence(last_b[4], last_s[4])
+    assert blocked.lookahead_steps() == N_STEPS - 1  # the next trials began (SAME_STEP)
+
+
+def test_vector_env_blocks_reject_bad_input():
+    vec = DNMSVectorEnv(num_envs=2)
+    with pytest.raises(RuntimeError, match="before reset"):
+        vec.step_block(np.zeros((2, 3, 1)))
+    assert vec.lookahead_steps() == 0
+    vec.reset(seed=0)
+    with pytest.raises(ValueError, match=r"must have shape \(2, k, 1\)"):
+        vec.step_block(np.zeros((2, 3)))
+    with pytest.raises(ValueError, match="NaN"):
+        vec.step_block(np.full((2, 3, 1), np.nan))
+    with pytest.raises(ValueError, match="not fixed"):
+        vec.step_block(np.zeros((2, N_STEPS, 1)))
+    disabled = DNMSVectorEnv(num_envs=2, autoreset_mode=AutoresetMode.DISABLED)
+    disabled.reset(seed=0)
+    disabled.step_block(np.zeros((2, N_STEPS - 1, 1)))
+    disabled.step(np.zeros((2, 1)))
+    assert disabled.lookahead_steps() == 0  # finished trials wait for their reset

@@ -122,3 +122,24 @@ def test_blocks_are_the_same_rollout_as_single_steps():
     agent.predict_block = None  # would fail if called
     recorded = rollout(env, agent, 1, seed=3, record_steps=True)
     assert recorded.episodes[0]["actions"].shape == (2000, 2)
+
+
+def test_dnms_blocks_are_the_same_rollout_as_single_steps():
+    """Miconi on DNMS: the loop hands the agent each trial's first n - 1 steps as one block (the env fixes their
+    inputs and rewards); the episodes and the networks equal those of one step at a time, to the bit."""
+    from unittest import mock
+
+    import torch
+
+    results = {}
+    for blocks in (True, False):
+        env = vector_env(2)
+        agent = make_agent("miconi", env, seeds=[0, 1], config={"learning_start_trials": 2})
+        with mock.patch.object(agent, "predict_block", wraps=agent.predict_block) as predict_block:
+            result = rollout(env, agent, 6, seed=3, blocks=blocks, metrics=("error", "condition"))
+        results[blocks] = (result, agent.state_dict()["tensors"], predict_block.call_count)
+    (blocked, blocked_state, block_calls), (stepped, stepped_state, no_calls) = results[True], results[False]
+    assert block_calls == 6 and no_calls == 0
+    assert blocked.episodes == stepped.episodes and blocked.steps == stepped.steps
+    for key, value in stepped_state.items():
+        assert torch.equal(blocked_state[key], value), key
