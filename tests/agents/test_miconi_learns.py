@@ -46,7 +46,7 @@ def test_miconi_beats_a_frozen_agent_on_a_fixed_seed():
 @pytest.mark.slow
 def test_reproduces_miconi_2017_fig_1b():
     """20 seeds x 10,000 trials with the paper's settings: median trials to criterion <= 900 (paper 843)
-    and median error over the last 100 trials <= 0.05 (paper ~0.03). About an hour on 2 CPU cores;
+    and median error over the last 100 trials <= 0.05 (paper ~0.03). About 10 minutes on 2 CPU cores;
     `make test-slow` runs it, `python -m train run --config miconi2017` is the same run from the CLI."""
     env = dnms(20)
     agent = make_agent("miconi", env, seeds=range(20), config={"preset": "paper"})
