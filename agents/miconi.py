@@ -255,6 +255,8 @@ class MiconiAgent(Agent):
         self._noise, self._noise_start = torch.zeros(B, 0, N, device=dev), 0
         self._no_noise = torch.zeros(B, 1, N, device=dev)
         if self._fused:
+            self._viewed: tuple[Tensor, ...] = (None,) * 6  # the tensors of ``_views``
+            self._views: tuple[np.ndarray, ...] = ()
             self._kernel_keys = self.noise_keys.numpy().astype(np.uint32)
             self._kernel_clamp = (
                 np.asarray(cfg.bias_units, dtype=np.int64),
@@ -351,30 +353,35 @@ class MiconiAgent(Agent):
         cfg = self.config
         B, K = inputs.shape[:2]
         actions = np.empty((B, K, self.n_outputs), dtype=np.float32)
-        W, x, r, x_bar = (t.numpy() for t in (self.W, self.state.x, self.state.r, self.x_bar))
+        W, x, r, x_bar, pre, post = self._kernel_views()
         done = 0
         while done < K:
             k = min(K - done, self.eligibility.room) if learn else K - done
-            pre, post, row0 = self.eligibility.free_rows(k) if learn else (*self._no_rows(), 0)
-            piece = np.empty((B, k, self.n_outputs), dtype=np.float32)
+            row0 = self.eligibility.free_rows(k)[2] if learn else 0
+            piece = actions if k == K else np.empty((B, k, self.n_outputs), dtype=np.float32)
             rate_kernels.run_block(
                 W, x, r, x_bar, self.step_in_trial, self.clock, self._kernel_keys,
-                np.ascontiguousarray(inputs[:, done : done + k]), piece, pre.numpy(), post.numpy(), row0, explore,
-                learn, cfg.eligibility == "supralinear", self.exponent, *self._kernel_constants, NOISE_STREAM,
+                np.ascontiguousarray(inputs[:, done : done + k]), piece, pre, post, row0, explore, learn,
+                cfg.eligibility == "supralinear", self.exponent, *self._kernel_constants, NOISE_STREAM,
                 cfg.perturbation_start_step, cfg.eligibility_start_step, *self._kernel_clamp, cfg.output_unit,
             )  # fmt: skip
             if learn:
                 self.eligibility.filled(k)
-            actions[:, done : done + k] = piece
+            if piece is not actions:
+                actions[:, done : done + k] = piece
             self.step_in_trial += k
             self.clock += k
             done += k
         self._earliest_step = int(self.step_in_trial.min())
         return actions
 
-    def _no_rows(self) -> tuple[Tensor, Tensor]:
-        """The accumulator's buffers, passed (and not written) when the kernel does not learn."""
-        return self.eligibility.free_rows(self.eligibility.room)[:2]
+    def _kernel_views(self) -> tuple[np.ndarray, ...]:
+        """Zero-copy numpy views of W, x, r, x_bar and the eligibility's pending buffers, made anew only when one
+        of the tensors has been replaced (a reset replaces x, r and x_bar)."""
+        tensors = (self.W, self.state.x, self.state.r, self.x_bar, *self.eligibility.free_rows(1)[:2])
+        if any(a is not b for a, b in zip(self._viewed, tensors, strict=True)):
+            self._viewed, self._views = tensors, tuple(t.numpy() for t in tensors)
+        return self._views
 
     # -- Agent hooks -----------------------------------------------------------------------------
     def _act(self, obs: Tensor, deterministic: bool) -> Tensor:
