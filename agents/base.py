@@ -208,6 +208,26 @@ class Agent:
             actions.append(action)
         return np.stack(actions, axis=1)
 
+    def _start_block(
+        self, observations: Any, rewards: Any, episode_start: np.ndarray | None
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """For an override of ``predict_block``: the block's observations as ``predict`` converts them (float32)
+        and its rewards (float64), checked ((B, K, *observation shape) and (B, K), finite), after the reset of
+        the networks whose episode starts with the block."""
+        B, shape = self.batch_size, self.observation_space.shape
+        observations = np.asarray(observations, dtype=np.float32)
+        rewards = np.asarray(rewards, dtype=np.float64)
+        if rewards.ndim != 2 or rewards.shape[0] != B or observations.shape != (*rewards.shape, *shape):
+            raise ValueError(
+                f"a block needs observations ({', '.join(('B', 'K', *map(str, shape)))}) and rewards (B, K) for "
+                f"B = {B} network(s); got {observations.shape} and {rewards.shape}"
+            )
+        if not np.isfinite(rewards).all() or not np.isfinite(observations).all():
+            raise ValueError("rewards or observations contain NaN or inf")
+        if episode_start is not None and np.any(episode_start):
+            self._reset(self._mask(episode_start))
+        return observations, rewards
+
     def observe(self, reward: Any, terminated: Any, truncated: Any, info: Mapping[str, Any]) -> dict[str, Any]:
         """Delivers the outcome of the step just taken; returns what the rule did (metrics)."""
         B = self.batch_size

@@ -469,21 +469,8 @@ class DASTDPAgent(Agent):
             or cfg.dopamine_baseline_tau_s
         ):
             return super().predict_block(observations, rewards, episode_start, deterministic)
-        rewards = np.asarray(rewards, dtype=np.float64)
-        if rewards.ndim != 2 or rewards.shape[0] != B or np.asarray(observations).shape[:2] != rewards.shape:
-            raise ValueError(
-                f"a block needs observations (B, K, ...) and rewards (B, K) for B = {B} networks; got "
-                f"{np.asarray(observations).shape} and {rewards.shape}"
-            )
+        observations, rewards = self._start_block(observations, rewards, episode_start)
         stimulate = cfg.input_mode == "stimulus"
-        observations = np.asarray(observations, dtype=np.float32)  # as ``predict`` converts them
-        if stimulate and observations.shape[2:] != self.observation_space.shape:
-            raise ValueError(f"observations of shape {observations.shape[2:]} per step; the agent's are "
-                             f"{self.observation_space.shape}")  # fmt: skip
-        if not np.isfinite(rewards).all() or not np.isfinite(observations).all():
-            raise ValueError("rewards or observations contain NaN or inf")
-        if episode_start is not None and np.any(episode_start):
-            self._reset(self._mask(episode_start))
         K = rewards.shape[1]
         rewards32 = rewards.astype(np.float32)  # as ``_observe`` converts them
         actions = np.zeros((B, K, self.watched.shape[1]), dtype=np.int8)

@@ -357,7 +357,7 @@ class MiconiAgent(Agent):
         done = 0
         while done < K:
             k = min(K - done, self.eligibility.room) if learn else K - done
-            row0 = self.eligibility.free_rows(k)[2] if learn else 0
+            row0 = self.eligibility.free_rows(k) if learn else 0
             piece = actions if k == K else np.empty((B, k, self.n_outputs), dtype=np.float32)
             rate_kernels.run_block(
                 W, x, r, x_bar, self.step_in_trial, self.clock, self._kernel_keys,
@@ -378,7 +378,7 @@ class MiconiAgent(Agent):
     def _kernel_views(self) -> tuple[np.ndarray, ...]:
         """Zero-copy numpy views of W, x, r, x_bar and the eligibility's pending buffers, made anew only when one
         of the tensors has been replaced (a reset replaces x, r and x_bar)."""
-        tensors = (self.W, self.state.x, self.state.r, self.x_bar, *self.eligibility.free_rows(1)[:2])
+        tensors = (self.W, self.state.x, self.state.r, self.x_bar, *self.eligibility.buffers)
         if any(a is not b for a, b in zip(self._viewed, tensors, strict=True)):
             self._viewed, self._views = tensors, tuple(t.numpy() for t in tensors)
         return self._views
@@ -405,18 +405,7 @@ class MiconiAgent(Agent):
         trial's end). Otherwise ``Agent.predict_block``'s loop."""
         if not self._fused:
             return super().predict_block(observations, rewards, episode_start, deterministic)
-        B = self.batch_size
-        rewards = np.asarray(rewards, dtype=np.float64)
-        observations = np.asarray(observations, dtype=np.float32)  # as ``predict`` converts them
-        if rewards.ndim != 2 or rewards.shape[0] != B or observations.shape != (*rewards.shape, self.n_inputs):
-            raise ValueError(
-                f"a block needs observations (B, K, {self.n_inputs}) and rewards (B, K) for B = {B} networks; got "
-                f"{observations.shape} and {rewards.shape}"
-            )
-        if not np.isfinite(rewards).all() or not np.isfinite(observations).all():
-            raise ValueError("rewards or observations contain NaN or inf")
-        if episode_start is not None and np.any(episode_start):
-            self._reset(self._mask(episode_start))
+        observations, rewards = self._start_block(observations, rewards, episode_start)
         inputs = observations.repeat(self.substeps, axis=1) if self.substeps > 1 else observations
         actions = self._kernel_steps(inputs, explore=not deterministic, learn=self.training)
         self.episode_return += rewards.sum(axis=1)

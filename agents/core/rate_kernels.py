@@ -156,7 +156,7 @@ def run_block(
         inputs: (B, K, I) float32, the input of each step.
         actions: (B, K, O) float32, filled with the output units' rates after each step.
         pre_rows, post_rows: (B, C, N) float32, rows ``row0``, ..., ``row0 + K - 1`` filled with the eligibility's
-            factors when ``learn`` (``OuterProductAccumulator.free_rows``).
+            factors when ``learn`` (``OuterProductAccumulator.buffers`` and ``free_rows``).
         explore, learn: perturb; write the eligibility's factors.
         supralinear, exponent: Miconi's trace (post = x - x_bar, cubed) or node perturbation (post = xi, k = 1).
         dt_over_tau, alpha, probability, amplitude: float32 parameters of the network, x_bar and the noise.

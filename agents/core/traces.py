@@ -74,13 +74,18 @@ class OuterProductAccumulator:
         """How many more steps the pending chunk takes before it is folded."""
         return self._pre.shape[1] - self._filled
 
-    def free_rows(self, k: int) -> tuple[Tensor, Tensor, int]:
-        """The pending chunk's buffers, (B, C, n_pre) and (B, C, n_post), and the first of ``k`` free rows in them
-        (``k <= room``), for a compiled step to write its factors into in place; ``filled(k)`` then counts them
-        in. The sum is the one ``add`` gives for the same rows, to the bit: the chunks fold at the same steps."""
+    @property
+    def buffers(self) -> tuple[Tensor, Tensor]:
+        """The pending chunk's buffers, (B, C, n_pre) and (B, C, n_post), for a compiled step to write its factors
+        into in place, in the rows ``free_rows`` gives."""
+        return self._pre, self._post
+
+    def free_rows(self, k: int) -> int:
+        """The first of ``k`` free rows in ``buffers`` (``k <= room``); ``filled(k)`` then counts them in. The sum
+        is the one ``add`` gives for the same rows, to the bit: the chunks fold at the same steps."""
         if not 0 < k <= self.room:
             raise ValueError(f"{k} rows asked for; the pending chunk has room for {self.room}")
-        return self._pre, self._post, self._filled
+        return self._filled
 
     def filled(self, k: int) -> None:
         """Counts in the ``k`` rows written after ``free_rows(k)``, folding the chunk when it is full."""

@@ -108,7 +108,8 @@ def test_rows_written_in_place_sum_as_add_does_to_the_bit():
     t = 0
     for k in (3, 5, 1, 7, 7):  # pieces within the chunk's room, ending exactly at a fold and not
         k = min(k, in_place.room)
-        pre_rows, post_rows, first = in_place.free_rows(k)
+        pre_rows, post_rows = in_place.buffers
+        first = in_place.free_rows(k)
         pre_rows[:, first : first + k], post_rows[:, first : first + k] = pre[:, t : t + k], post[:, t : t + k]
         in_place.filled(k)
         t += k
