@@ -472,6 +472,7 @@ class GOALAgent(Agent):
         self.target_trace = exponential_filter(spikes, self.beta_star[:, 0])
         filtered = exponential_filter(spikes, self.beta_o[:, 0])
         filtered_t = filtered.transpose(1, 2).contiguous()
+        self._check_readout_step(filtered_t, T)
         for _ in range(self.config.readout_epochs):
             residual = outputs - torch.bmm(filtered, self.W_out)
             self.W_out.baddbmm_(filtered_t, residual, alpha=self.config.readout_lr)
@@ -479,6 +480,22 @@ class GOALAgent(Agent):
         self._build_feedback()
         self.phase = "recurrent"
         self.readout_only_mse, self.readout_only_spike_error = self._replay(currents)
+
+    def _check_readout_step(self, filtered_t: Tensor, T: int) -> None:
+        """Full-batch gradient descent on the readout's squared error converges only while readout_lr is below
+        2 / lambda_max(sum_t r(t) r(t)^T); past it W_out grows without bound (NaN in a few hundred steps), as on
+        episodes much longer than GOAL's T = 150 steps (the sum runs over the steps)."""
+        cfg = self.config
+        if not (cfg.readout_epochs and cfg.readout_lr > 0):
+            return
+        curvature = torch.linalg.eigvalsh(torch.bmm(filtered_t, filtered_t.transpose(1, 2)).double())[:, -1].max()
+        limit = 2.0 / float(curvature)
+        if cfg.readout_lr >= limit:
+            raise ValueError(
+                f"readout_lr = {cfg.readout_lr:g} makes the readout's gradient descent diverge on these target spikes "
+                f"({T} steps): it converges for readout_lr < {limit:.3g}; GOAL's 0.0025 is set for episodes of "
+                f"~150 steps. Set agent_config readout_lr (e.g. {limit / 2:.2g})."
+            )
 
     def _replay(self, currents: Tensor) -> tuple[Tensor, Tensor]:
         """MSE and spike error (B,) of one episode of input currents (B, T - 1, N), plasticity off."""

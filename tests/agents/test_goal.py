@@ -162,6 +162,18 @@ def test_target_spikes_come_from_the_teacher_drive_and_the_readout_reaches_its_l
     assert result["readout_only_spike_error"][0] > 0
 
 
+def test_a_readout_step_that_would_diverge_is_refused_with_the_bound():
+    """GOAL's readout_lr 0.0025 is stable for T = 150 (lr lambda_max ~0.2-0.3 on trajectories 0-5); over 4000
+    steps the sum of the gradient grows ~27x and the descent would diverge to NaN: a clear error instead."""
+    env, _ = env_and_target(n_steps=4000)
+    agent = make_agent("goal", env, seeds=[0], config={"readout_epochs": 10})
+    target = np.random.default_rng(0).uniform(-0.3, 0.3, (4000, 3)).astype(np.float32)
+    with pytest.raises(ValueError, match=r"readout_lr = 0.0025 .* converges for readout_lr < "):
+        agent.train_episodes(clock_inputs(5, 4000), target, 0)
+    agent = make_agent("goal", env, seeds=[0], config={"readout_epochs": 10, "readout_lr": 1e-5})
+    assert np.isfinite(agent.train_episodes(clock_inputs(5, 4000), target, 0)["readout_mse"]).all()
+
+
 # ---------------------------------------------------------------- the two paths, batching, checkpoints
 
 
