@@ -8,6 +8,7 @@ python -m train render --task spikegym/BipedalWalker-v0 --expert --out walker.gi
 python -m train plot runs/dnms
 python -m train expert --out envs/experts/bipedal_walker_ppo.npz         # train BipedalWalker's PPO expert
 python -m train regime-map --out runs/goal-map                           # GOAL's (R, tau*) map, Fig. 2D-F
+python -m train goal-trajectories --out runs/goal-trajectories           # GOAL Fig. 2A-C over trajectories 0-9
 python -m train sweep --grid miconi-dnms --engine ray --out runs/sweep   # seeds x hyperparameters (train/sweeps/)
 python -m train baseline --algo recurrent_ppo --task spikegym/DNMS-v0 --steps 1e6 --out runs/rppo-dnms
 """
@@ -597,16 +598,10 @@ def cmd_regime_map(args: argparse.Namespace) -> int:
         raise UsageError(f"{out} already holds a regime map; choose another --out or add --force")
     if args.threads:
         set_threads(args.threads)
-    ranks = RANKS
-    if args.ranks:
-        try:
-            ranks = tuple(None if r.lower() == "ltts" else int(r) for r in args.ranks)
-        except ValueError as exc:
-            raise UsageError(f"--ranks takes integers and 'ltts', got {args.ranks}") from exc
     summary = run_map(
         out,
         epochs=args.epochs,
-        ranks=ranks,
+        ranks=_ranks(args.ranks, RANKS),
         timescales=tuple(args.timescales) if args.timescales else TIMESCALES,
         n_units=args.n_units,
         n_steps=args.n_steps,
@@ -621,6 +616,67 @@ def cmd_regime_map(args: argparse.Namespace) -> int:
         f"\nregime map: {summary['networks']} networks x {summary['epochs']} epochs in {summary['wall_s']:.0f} s; "
         f"results in {out}/ (map.npz, summary.json), heat maps in {figure}"
     )
+    return 0
+
+
+def _ranks(values: list[str] | None, default: Any) -> Any:
+    if not values:
+        return default
+    try:
+        return tuple(None if r.lower() == "ltts" else int(r) for r in values)
+    except ValueError as exc:
+        raise UsageError(f"--ranks takes integers and 'ltts', got {values}") from exc
+
+
+def _integers(values: list[str]) -> list[int]:
+    """'0-9' and '12' style items, in order, each once."""
+    seen: list[int] = []
+    for item in values:
+        first, _, last = item.partition("-")
+        try:
+            span = range(int(first), int(last or first) + 1)
+        except ValueError as exc:
+            raise UsageError(f"--trajectories takes integers and ranges like 0-9, got {item!r}") from exc
+        if not span:
+            raise UsageError(f"--trajectories: empty range {item!r}")
+        seen += [k for k in span if k not in seen]
+    return seen
+
+
+def cmd_goal_trajectories(args: argparse.Namespace) -> int:
+    from train.goal_map import run_trajectories
+    from train.plots import plot_goal_trajectories
+
+    out = Path(args.out)
+    if (out / "trajectories.npz").exists() and not args.force:
+        raise UsageError(f"{out} already holds a trajectory study; choose another --out or add --force")
+    if args.threads:
+        set_threads(args.threads)
+    summary = run_trajectories(
+        out,
+        trajectories=_integers(args.trajectories),
+        ranks=_ranks(args.ranks, None),
+        target_timescale=args.tau,
+        epochs=args.epochs,
+        n_units=args.n_units,
+        n_steps=args.n_steps,
+        n_outputs=args.n_outputs,
+        update=args.update,
+        device=args.device,
+        quiet=args.quiet,
+    )
+    figure = plot_goal_trajectories(out)
+    print(f"\n{summary['networks']} networks x {summary['epochs']} epochs in {summary['wall_s']:.0f} s; "
+          f"readout-only MSE median {summary['readout_only_mse_median']} (percentiles 10, 25, 75, 90: "
+          f"{summary['readout_only_mse_percentiles_10_25_75_90']})")  # fmt: skip
+    for label, rule in summary["rules"].items() if summary["epochs_done"] else ():
+        name = "LTTS" if label == "LTTS" else f"R = {label}"
+        print(
+            f"  {name}: final MSE median {rule['final_mse_median']} (quartiles {rule['final_mse_quartiles']}), "
+            f"<= 0.01 on {rule['final_mse_at_most_0.01']} of {len(summary['trajectories'])}; final spike error "
+            f"median {rule['final_spike_error_median']}"
+        )
+    print(f"results in {out}/ (trajectories.npz, summary.json), curves in {figure}")
     return 0
 
 
@@ -782,6 +838,30 @@ def parser() -> argparse.ArgumentParser:
     rm.add_argument("--force", action="store_true", help="overwrite a map already in --out")
     rm.add_argument("--quiet", action="store_true", help="no progress bar")
 
+    gt = sub.add_parser(
+        "goal-trajectories", help="GOAL's Fig. 2A-C rules (high rank, low rank, LTTS) on many trajectories, one batch"
+    )
+    gt.add_argument("--out", required=True, help="directory for trajectories.npz, summary.json and figures/")
+    gt.add_argument(
+        "--trajectories", nargs="+", default=["0-9"], help="the trajectories' seeds: integers or ranges (default 0-9)"
+    )
+    gt.add_argument("--ranks", nargs="+", help="feedback ranks, 'ltts' for LTTS (default: N, O and LTTS)")
+    gt.add_argument("--tau", type=float, default=4.6, help="tau* = tau_o in steps (default 4.6, the paper's panels)")
+    gt.add_argument("--epochs", type=int, default=10_000, help="recurrent epochs per network (default 10000)")
+    gt.add_argument("--n-units", type=int, default=150, help="N (default 150)")
+    gt.add_argument("--n-steps", type=int, default=150, help="T, steps per episode (default 150)")
+    gt.add_argument("--n-outputs", type=int, default=3, help="O (default 3)")
+    gt.add_argument(
+        "--update",
+        choices=("episode", "online"),
+        default="online",
+        help="online (default: every step, as GOAL's code and --config goal2022-fig2) or episode",
+    )
+    gt.add_argument("--device", default="cpu", help="torch device: cpu or cuda")
+    gt.add_argument("--threads", type=int, default=0, help="CPU threads (torch's and numba's); 0: their defaults")
+    gt.add_argument("--force", action="store_true", help="overwrite a study already in --out")
+    gt.add_argument("--quiet", action="store_true", help="no progress bar")
+
     from train.sweep import add_sweep_parser  # imported here: train.sweep imports this module
 
     add_sweep_parser(sub)
@@ -807,6 +887,7 @@ COMMANDS = {
     "plot": cmd_plot,
     "list": cmd_list,
     "regime-map": cmd_regime_map,
+    "goal-trajectories": cmd_goal_trajectories,
     "sweep": cmd_sweep,
     "baseline": cmd_baseline,
     "leaderboard": cmd_leaderboard,

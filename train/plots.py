@@ -597,11 +597,71 @@ def plot_regime_map(map_dir: str | Path, out: str | Path | None = None) -> Path:
     return _save(fig, out, map_dir / "figures" / "regime_map.png")
 
 
+def plot_goal_trajectories(study_dir: str | Path, out: str | Path | None = None) -> Path:
+    """GOAL Fig. 2A-C over many trajectories (``python -m train goal-trajectories``): each rule's MSE and spike
+    error per epoch (median and quartiles over the trajectories), and each network's final MSE against the MSE its
+    untrained network had with the trained readout, beside the paper's 0.18-0.20."""
+    study_dir = Path(study_dir)
+    summary = json.loads((study_dir / "summary.json").read_text())
+    with np.load(study_dir / "trajectories.npz") as data:
+        mse, spike_error, start = data["mse"], data["spike_error"], data["readout_only_mse"]
+    labels = summary["ranks"]
+    names = {summary["ranks"][0]: "high rank", "LTTS": "LTTS"}
+    if len(labels) > 1:
+        names.setdefault(labels[1], "low rank")
+    fig, axes = plt.subplots(1, 3, figsize=(16, 4.6), layout="constrained")
+    epochs = np.arange(1, mse.shape[2] + 1)
+    tail = slice(max(0, mse.shape[2] - 100), mse.shape[2])
+    for j, label in enumerate(labels):
+        color, name = f"C{j}", f"{names.get(label, 'R')} (R = {label})" if label != "LTTS" else "LTTS"
+        for ax, values in ((axes[0], mse[:, j]), (axes[1], np.maximum(spike_error[:, j], 1.0))):
+            low, mid, high = np.percentile(values, [25, 50, 75], axis=0)
+            ax.fill_between(epochs, low, high, color=color, alpha=0.2, linewidth=0)
+            ax.plot(epochs, mid, color=color, linewidth=1.0, label=name)
+        if mse.shape[2]:
+            axes[2].scatter(start[:, j], mse[:, j, tail].mean(axis=1), color=color, s=22, label=name)
+    axes[0].set_ylabel("MSE (median and quartiles over trajectories)")
+    axes[1].set_ylabel("spike error sum |z* - z| (0 drawn as 1)")
+    for ax in axes[:2]:
+        ax.set_xlabel("recurrent epoch")
+        if not mse.shape[2]:
+            ax.text(0.5, 0.5, "no recurrent epochs", ha="center", transform=ax.transAxes)
+            continue
+        ax.set_xscale("log")
+        ax.set_yscale("log")
+        ax.grid(alpha=0.25, which="both")
+    axes[0].legend(frameon=False, fontsize=8)
+    axes[2].axvspan(0.18, 0.20, color="0.85", label="paper: readout-only 0.18-0.20")
+    axes[2].set_xlabel("readout-only MSE (untrained network, trained readout)")
+    if mse.shape[2]:
+        for level, text in ((0.01, "paper: high rank ~0.01"), (0.03, "paper: low rank ~0.03")):
+            axes[2].axhline(level, color="0.5", linestyle=":", linewidth=0.8)
+            axes[2].annotate(text, (0.0, level), xycoords=("axes fraction", "data"), xytext=(4, 3),
+                             textcoords="offset points", fontsize=7, color="0.35")  # fmt: skip
+        axes[2].set_yscale("log")
+        axes[2].set_ylabel("final MSE (mean of the last 100 epochs)")
+    else:  # the teacher episodes only: how the readout-only MSE spreads over the trajectories
+        axes[2].hist(start[:, 0], bins=20, color="C0", alpha=0.8)
+        axes[2].set_ylabel("trajectories")
+    axes[2].legend(frameon=False, fontsize=8)
+    axes[2].grid(alpha=0.25, which="both")
+    fig.suptitle(
+        f"GOAL Fig. 2A-C on {len(summary['trajectories'])} trajectories: N = {summary['n_units']}, "
+        f"T = {summary['n_steps']}, tau* = {summary['target_timescale']:g}, {summary['epochs_done']} epochs "
+        f"({summary['networks']} networks in one batch, {summary['wall_s']:.0f} s)",
+        fontsize=11,
+    )
+    return _save(fig, out, study_dir / "figures" / "goal_trajectories.png")
+
+
 def plot_run(run_dir: str | Path) -> list[Path]:
-    """Every figure a run directory supports (or the heat maps of a regime-map directory)."""
+    """Every figure a run directory supports (or the heat maps of a regime-map directory, or the curves of a
+    goal-trajectories one)."""
     run_dir = Path(run_dir)
     if (run_dir / "map.npz").exists() and not (run_dir / "metrics.csv").exists():
         return [plot_regime_map(run_dir)]
+    if (run_dir / "trajectories.npz").exists() and not (run_dir / "metrics.csv").exists():
+        return [plot_goal_trajectories(run_dir)]
     if not (run_dir / "metrics.csv").exists():
         raise FileNotFoundError(f"{run_dir} is not a run directory (no metrics.csv): run `python -m train run` first")
     written = [plot_learning_curve(run_dir)]

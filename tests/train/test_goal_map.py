@@ -2,9 +2,12 @@
 
 import json
 
+import gymnasium as gym
 import numpy as np
 import yaml
 
+from agents import make_agent
+from envs.trajectory import clock_inputs
 from tests.train.test_cli import cli
 from train.goal_map import RANKS, TIMESCALES, convergence
 
@@ -38,6 +41,49 @@ def test_regime_map_command_writes_the_maps_and_heat_maps(tmp_path):
     again = cli(*args, check=False)
     assert again.returncode == 2 and "--force" in again.stderr
     cli("plot", str(out))
+
+
+def test_goal_trajectories_command_trains_the_three_rules_on_each_trajectory(tmp_path):
+    out = tmp_path / "study"
+    args = ["goal-trajectories", "--out", str(out), "--epochs", "12", "--n-units", "20", "--n-steps", "30"]
+    printed = cli(*args, "--trajectories", "3", "0-1", "--threads", "1", "--quiet").stdout
+    assert "R = 20: final MSE median" in printed and "LTTS: final MSE median" in printed
+    data = np.load(out / "trajectories.npz")
+    assert data["mse"].shape == data["spike_error"].shape == (3, 3, 12)  # trajectories x rules x epochs
+    assert data["trajectories"].tolist() == [3, 0, 1] and data["ranks"].tolist() == ["20", "3", "LTTS"]
+    # every rule starts from the same network and readout on a trajectory: the same readout-only MSE
+    assert np.all(data["readout_only_mse"] == data["readout_only_mse"][:, :1])
+    assert len(set(data["readout_only_mse"][:, 0].tolist())) == 3  # and the trajectories differ
+    summary = json.loads((out / "summary.json").read_text())
+    assert summary["networks"] == 9 and set(summary["rules"]) == {"20", "3", "LTTS"}
+    final = data["mse"][:, :, -12:].mean(axis=2)
+    assert summary["rules"]["LTTS"]["final_mse_median"] == round(float(np.median(final[:, 2])), 5)
+    assert summary["per_trajectory"][1]["trajectory"] == 0
+    assert (out / "figures" / "goal_trajectories.png").stat().st_size > 10_000
+    bad = cli("goal-trajectories", "--out", str(tmp_path / "x"), "--trajectories", "a-b", check=False)
+    assert bad.returncode == 2 and "ranges like 0-9" in bad.stderr
+    assert cli(*args, check=False).returncode == 2  # the study is there: --force to overwrite
+    cli("plot", str(out))
+
+
+def test_network_k_of_the_figure_2_preset_is_the_studys_trajectory_k_with_its_rule():
+    """``--config goal2022-fig2``'s network k (seed k, trajectory k, rule k mod 3) equals the trajectory study's."""
+    from train.goal_map import train_batch, trajectory_targets
+
+    targets, n_inputs = trajectory_targets([4], 3, 30)
+    seen = {}
+
+    def save(done, results, wall_s):
+        seen.update(results)
+
+    config = {"n_units": 20, "feedback_rank": [3], "tau_o": 4.6, "readout_epochs": 50}
+    train_batch(targets, [4], config, n_inputs=n_inputs, epochs=3, device="cpu", desc="", quiet=True, save=save,
+                save_every=0)  # fmt: skip
+    env = gym.make_vec("spikegym/Trajectory-v0", num_envs=6, n_steps=30)
+    env.reset(seed=0)
+    agent = make_agent("goal", env, seeds=range(6), config={**config, "feedback_rank": [20, 3, None] * 2})
+    result = agent.train_episodes(clock_inputs(n_inputs, 30), env.unwrapped.trajectory / 3.0, 3)
+    assert result["mse"][4].tolist() == seen["mse"][0].tolist()
 
 
 def test_the_figure_2_preset_runs_evaluates_on_its_trajectory_and_plots(tmp_path):
