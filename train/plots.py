@@ -631,7 +631,7 @@ def plot_goal_trajectories(study_dir: str | Path, out: str | Path | None = None)
         ax.set_yscale("log")
         ax.grid(alpha=0.25, which="both")
     axes[0].legend(frameon=False, fontsize=8)
-    axes[2].axvspan(0.18, 0.20, color="0.85", label="paper: readout-only 0.18-0.20")
+    axes[2].axvspan(0.18, 0.20, color="0.88", zorder=0, label="paper: readout-only 0.18-0.20")
     axes[2].set_xlabel("readout-only MSE (untrained network, trained readout)")
     if mse.shape[2]:
         for level, text in ((0.01, "paper: high rank ~0.01"), (0.03, "paper: low rank ~0.03")):
