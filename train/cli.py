@@ -736,6 +736,24 @@ def json_argument(flag: str):
     return parse
 
 
+def _add_goal_batch_arguments(parser: argparse.ArgumentParser, what: str, update: str) -> None:
+    """The options regime-map and goal-trajectories share: the network, the budget, the update, the machine."""
+    parser.add_argument("--epochs", type=int, default=10_000, help="recurrent epochs per network (default 10000)")
+    parser.add_argument("--n-units", type=int, default=150, help="N (default 150)")
+    parser.add_argument("--n-steps", type=int, default=150, help="T, steps per episode (default 150)")
+    parser.add_argument("--n-outputs", type=int, default=3, help="O (default 3)")
+    parser.add_argument(
+        "--update",
+        choices=("episode", "online"),
+        default=update,
+        help=f"episode (the update summed per episode, fast) or online (every step, as GOAL's code); default {update}",
+    )
+    parser.add_argument("--device", default="cpu", help="torch device: cpu or cuda")
+    parser.add_argument("--threads", type=int, default=0, help="CPU threads (torch's and numba's); 0: their defaults")
+    parser.add_argument("--force", action="store_true", help=f"overwrite {what} already in --out")
+    parser.add_argument("--quiet", action="store_true", help="no progress bar")
+
+
 def parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(
         prog="python -m train", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
@@ -820,23 +838,10 @@ def parser() -> argparse.ArgumentParser:
 
     rm = sub.add_parser("regime-map", help="GOAL's map: rank R x target timescale tau*, one batch, three heat maps")
     rm.add_argument("--out", required=True, help="directory for map.npz, summary.json and figures/")
-    rm.add_argument("--epochs", type=int, default=10_000, help="recurrent epochs per network (default 10000)")
     rm.add_argument("--ranks", nargs="+", help="feedback ranks, 'ltts' for LTTS (default: the paper's 10 and LTTS)")
     rm.add_argument("--timescales", nargs="+", type=float, help="tau* in steps (default: the paper's 10, 1-100)")
-    rm.add_argument("--n-units", type=int, default=150, help="N (default 150)")
-    rm.add_argument("--n-steps", type=int, default=150, help="T, steps per episode (default 150)")
-    rm.add_argument("--n-outputs", type=int, default=3, help="O (default 3)")
     rm.add_argument("--seed", type=int, default=0, help="the trajectory's seed; networks get seed*10000 + cell")
-    rm.add_argument(
-        "--update",
-        choices=("episode", "online"),
-        default="episode",
-        help="episode (default: the update summed per episode, fast) or online (every step, as GOAL's code)",
-    )
-    rm.add_argument("--device", default="cpu", help="torch device: cpu or cuda")
-    rm.add_argument("--threads", type=int, default=0, help="CPU threads (torch's and numba's); 0: their defaults")
-    rm.add_argument("--force", action="store_true", help="overwrite a map already in --out")
-    rm.add_argument("--quiet", action="store_true", help="no progress bar")
+    _add_goal_batch_arguments(rm, "a map", "episode")
 
     gt = sub.add_parser(
         "goal-trajectories", help="GOAL's Fig. 2A-C rules (high rank, low rank, LTTS) on many trajectories, one batch"
@@ -847,20 +852,7 @@ def parser() -> argparse.ArgumentParser:
     )
     gt.add_argument("--ranks", nargs="+", help="feedback ranks, 'ltts' for LTTS (default: N, O and LTTS)")
     gt.add_argument("--tau", type=float, default=4.6, help="tau* = tau_o in steps (default 4.6, the paper's panels)")
-    gt.add_argument("--epochs", type=int, default=10_000, help="recurrent epochs per network (default 10000)")
-    gt.add_argument("--n-units", type=int, default=150, help="N (default 150)")
-    gt.add_argument("--n-steps", type=int, default=150, help="T, steps per episode (default 150)")
-    gt.add_argument("--n-outputs", type=int, default=3, help="O (default 3)")
-    gt.add_argument(
-        "--update",
-        choices=("episode", "online"),
-        default="online",
-        help="online (default: every step, as GOAL's code and --config goal2022-fig2) or episode",
-    )
-    gt.add_argument("--device", default="cpu", help="torch device: cpu or cuda")
-    gt.add_argument("--threads", type=int, default=0, help="CPU threads (torch's and numba's); 0: their defaults")
-    gt.add_argument("--force", action="store_true", help="overwrite a study already in --out")
-    gt.add_argument("--quiet", action="store_true", help="no progress bar")
+    _add_goal_batch_arguments(gt, "a study", "online")
 
     from train.sweep import add_sweep_parser  # imported here: train.sweep imports this module
 
