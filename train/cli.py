@@ -593,23 +593,13 @@ def cmd_regime_map(args: argparse.Namespace) -> int:
     from train.goal_map import RANKS, TIMESCALES, run_map
     from train.plots import plot_regime_map
 
-    out = Path(args.out)
-    if (out / "map.npz").exists() and not args.force:
-        raise UsageError(f"{out} already holds a regime map; choose another --out or add --force")
-    if args.threads:
-        set_threads(args.threads)
+    out = _goal_batch_out(args, "map.npz", "a regime map")
     summary = run_map(
         out,
-        epochs=args.epochs,
         ranks=_ranks(args.ranks, RANKS),
         timescales=tuple(args.timescales) if args.timescales else TIMESCALES,
-        n_units=args.n_units,
-        n_steps=args.n_steps,
-        n_outputs=args.n_outputs,
         seed=args.seed,
-        update=args.update,
-        device=args.device,
-        quiet=args.quiet,
+        **_goal_batch_options(args),
     )
     figure = plot_regime_map(out)
     print(
@@ -617,6 +607,23 @@ def cmd_regime_map(args: argparse.Namespace) -> int:
         f"results in {out}/ (map.npz, summary.json), heat maps in {figure}"
     )
     return 0
+
+
+def _goal_batch_out(args: argparse.Namespace, result: str, what: str) -> Path:
+    """regime-map's and goal-trajectories' output folder (refused if it holds ``result`` without --force), with
+    the threads set."""
+    out = Path(args.out)
+    if (out / result).exists() and not args.force:
+        raise UsageError(f"{out} already holds {what}; choose another --out or add --force")
+    if args.threads:
+        set_threads(args.threads)
+    return out
+
+
+def _goal_batch_options(args: argparse.Namespace) -> dict[str, Any]:
+    """The options of ``_add_goal_batch_arguments`` as run_map's and run_trajectories' keywords."""
+    names = ("epochs", "n_units", "n_steps", "n_outputs", "update", "device", "quiet")
+    return {name: getattr(args, name) for name in names}
 
 
 def _ranks(values: list[str] | None, default: Any) -> Any:
@@ -647,23 +654,13 @@ def cmd_goal_trajectories(args: argparse.Namespace) -> int:
     from train.goal_map import run_trajectories
     from train.plots import plot_goal_trajectories
 
-    out = Path(args.out)
-    if (out / "trajectories.npz").exists() and not args.force:
-        raise UsageError(f"{out} already holds a trajectory study; choose another --out or add --force")
-    if args.threads:
-        set_threads(args.threads)
+    out = _goal_batch_out(args, "trajectories.npz", "a trajectory study")
     summary = run_trajectories(
         out,
         trajectories=_integers(args.trajectories),
         ranks=_ranks(args.ranks, None),
         target_timescale=args.tau,
-        epochs=args.epochs,
-        n_units=args.n_units,
-        n_steps=args.n_steps,
-        n_outputs=args.n_outputs,
-        update=args.update,
-        device=args.device,
-        quiet=args.quiet,
+        **_goal_batch_options(args),
     )
     figure = plot_goal_trajectories(out)
     print(f"\n{summary['networks']} networks x {summary['epochs']} epochs in {summary['wall_s']:.0f} s; "

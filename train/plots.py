@@ -606,14 +606,12 @@ def plot_goal_trajectories(study_dir: str | Path, out: str | Path | None = None)
     with np.load(study_dir / "trajectories.npz") as data:
         mse, spike_error, start = data["mse"], data["spike_error"], data["readout_only_mse"]
     labels = summary["ranks"]
-    names = {summary["ranks"][0]: "high rank", "LTTS": "LTTS"}
-    if len(labels) > 1:
-        names.setdefault(labels[1], "low rank")
+    kinds = {str(summary["n_units"]): "high rank, ", str(summary["n_outputs"]): "low rank, "}
     fig, axes = plt.subplots(1, 3, figsize=(16, 4.6), layout="constrained")
     epochs = np.arange(1, mse.shape[2] + 1)
     tail = slice(max(0, mse.shape[2] - 100), mse.shape[2])
     for j, label in enumerate(labels):
-        color, name = f"C{j}", f"{names.get(label, 'R')} (R = {label})" if label != "LTTS" else "LTTS"
+        color, name = f"C{j}", "LTTS" if label == "LTTS" else f"{kinds.get(label, '')}R = {label}"
         for ax, values in ((axes[0], mse[:, j]), (axes[1], np.maximum(spike_error[:, j], 1.0))):
             low, mid, high = np.percentile(values, [25, 50, 75], axis=0)
             ax.fill_between(epochs, low, high, color=color, alpha=0.2, linewidth=0)
