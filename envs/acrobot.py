@@ -34,6 +34,7 @@ from envs.forward_model import (
     ForwardModelVectorEnv,
     ReferenceSystem,
     draw_frame_header,
+    draw_state_frame,
     rk4_step,
 )
 from envs.rendering import (
@@ -42,14 +43,13 @@ from envs.rendering import (
     Canvas,
     CanvasEnv,
     Color,
-    Epoch,
     Trace,
     _import_pygame,
     draw_panel,
     draw_time_axis,
     lighten,
 )
-from envs.vector import CopyGenerators, reset_arguments
+from envs.vector import CopyGenerators, reset_arguments, set_vector_arguments
 
 __all__ = [
     "INPUT_PROTOCOLS",
@@ -735,22 +735,7 @@ class AcrobotSwingUpVectorEnv(VectorEnv[np.ndarray, np.ndarray, np.ndarray]):
         expert_control: float = 0.0,
         start_noise: float = 0.1,
     ) -> None:
-        if not isinstance(num_envs, numbers.Integral) or isinstance(num_envs, bool) or num_envs < 1:
-            raise ValueError(f"num_envs must be a positive integer, got {num_envs!r}.")
-        if render_mode is not None:
-            raise ValueError(
-                f"{type(self).__name__} does not render; render one copy with gym.make(..., render_mode=...)."
-            )
-        try:
-            self.autoreset_mode = AutoresetMode(autoreset_mode)
-        except ValueError:
-            raise ValueError(
-                f"autoreset_mode must be an AutoresetMode or one of {[m.value for m in AutoresetMode]}, "
-                f"got {autoreset_mode!r}."
-            ) from None
-        self.metadata = {**type(self).metadata, "autoreset_mode": self.autoreset_mode}
-        self.num_envs = int(num_envs)
-        self.render_mode = None
+        set_vector_arguments(self, num_envs, autoreset_mode, render_mode)
         self._task = _SwingUpTask(dt_ms, time_limit_s, success_height, max_torque, expert_control, start_noise)
         self.dt_ms: float = self._task.dt_ms
         self.dt: float = self._task.dt
@@ -1005,8 +990,6 @@ _LINE: Color = (44, 160, 44)
 _TIP: Color = (214, 39, 40)
 _TORQUE: Color = (255, 127, 14)
 _SERIES: tuple[Color, ...] = ((31, 119, 180), (255, 127, 14))
-_CLAMP: Color = (150, 150, 160)
-_DRIVE: Color = (200, 220, 240)
 
 
 def _draw_acrobot(
@@ -1138,63 +1121,27 @@ def _draw_forward_model(
     """Header; angles, angular velocities and torque against time (left); the acrobot and its ghost (right)."""
     acrobot = task.system
     assert isinstance(acrobot, Acrobot)
-    factors = acrobot.state_factors
-    error = (predictions[:done] - states[1 : done + 1]) * factors
-    status = f"trial {trial + 1}/{task.trials_per_episode}   t = {done * task.dt_ms:g} ms"
-    if done:
-        status += f"   MSE this trial {float(np.mean(error**2)):.5f} (network units)"
-    draw_frame_header(
+    angle, speed = 1.0 / acrobot.state_factors[0], 1.0 / acrobot.state_factors[2]
+    shown = draw_state_frame(
         canvas,
-        f"Acrobot: predict the state from the torque ({acrobot.input_protocol})",
-        status,
-        "Gilra & Gerstner (2017) eLife; Sutton (1996)",
+        task,
+        trial,
+        done,
+        states,
+        predictions,
+        inputs,
+        title=f"Acrobot: predict the state from the torque ({acrobot.input_protocol})",
+        citation="Gilra & Gerstner (2017) eLife; Sutton (1996)",
+        panels=(
+            ("angles (rad)", (0, 1), (-angle, angle), (-6, 0, 6)),
+            ("angular velocities (rad/s)", (2, 3), (-speed, speed), (-round(speed), 0, round(speed))),
+        ),
+        colors=_SERIES,
+        input_title="elbow torque (N m)",
+        input_colors=(_TORQUE,),
+        input_range=(-MAX_TORQUE * 1.05, MAX_TORQUE * 1.05),
+        input_ticks=(-MAX_TORQUE, 0, MAX_TORQUE),
     )
-    duration = task.trial_steps * task.dt_ms
-    epochs = [
-        Epoch(name, start, end, _CLAMP if name == "clamp" else _DRIVE) for name, start, end in task.schedule.bounds_ms()
-    ]
-    current = task.schedule.epoch_at(min(done, task.trial_steps - 1))
-    shown = np.where(np.arange(len(states))[:, None] <= done, states, np.nan)
-    angle, speed = 1.0 / factors[0], 1.0 / factors[2]
-    panels = (
-        ("angles (rad)", (0, 1), (-angle, angle), (-6, 0, 6)),
-        ("angular velocities (rad/s)", (2, 3), (-speed, speed), (-round(speed), 0, round(speed))),
-    )
-    for row, (title, dims, y_range, ticks) in enumerate(panels):
-        traces = []
-        for k, dim in enumerate(dims):
-            color = _SERIES[k]
-            traces.append(Trace(f"{acrobot.state_labels[dim]} ref", shown[:, dim], lighten(color, 0.35), dashed=True))
-            traces.append(Trace(f"{acrobot.state_labels[dim]} pred", predictions[:, dim], color))
-        draw_panel(
-            canvas,
-            (70, 110 + row * 150, 520, 110),
-            title=title,
-            traces=traces,
-            dt_ms=task.dt_ms,
-            duration_ms=duration,
-            epochs=epochs,
-            y_range=y_range,
-            y_ticks=ticks,
-            current_ms=done * task.dt_ms,
-            current_epoch=current,
-        )
-    rect = (70, 410, 520, 110)
-    torques = np.where(np.arange(len(inputs))[:, None] < max(done, 1), inputs, np.nan)
-    draw_panel(
-        canvas,
-        rect,
-        title="elbow torque (N m)",
-        traces=[Trace("tau", torques[:, 0], _TORQUE)],
-        dt_ms=task.dt_ms,
-        duration_ms=duration,
-        epochs=epochs,
-        y_range=(-MAX_TORQUE * 1.05, MAX_TORQUE * 1.05),
-        y_ticks=(-MAX_TORQUE, 0, MAX_TORQUE),
-        current_ms=done * task.dt_ms,
-        current_epoch=current,
-    )
-    draw_time_axis(canvas, rect, duration_ms=duration, tick_ms=250.0 if duration <= 2000 else 1000.0)
     tips = acrobot.joints(shown[: done + 1, :2])[1]
     predicted = predictions[done - 1] if done else None
     _draw_acrobot(

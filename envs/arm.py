@@ -14,9 +14,9 @@ from envs.forward_model import (
     ForwardModelTask,
     ForwardModelVectorEnv,
     ReferenceSystem,
-    draw_frame_header,
+    draw_state_frame,
 )
-from envs.rendering import MUTED, Canvas, Color, Epoch, Trace, _import_pygame, draw_panel, draw_time_axis, lighten
+from envs.rendering import MUTED, Canvas, Color, _import_pygame
 
 __all__ = ["ArmForwardModelEnv", "ArmForwardModelVectorEnv", "TwoLinkArm"]
 
@@ -279,8 +279,6 @@ def make_task(trials_per_episode: int, trial_ms: float, clamp_ms: float, dt_ms: 
 _ARM: Color = (52, 73, 94)
 _GHOST: Color = (31, 119, 180)
 _TORQUES: tuple[Color, ...] = ((31, 119, 180), (255, 127, 14))
-_CLAMP: Color = (150, 150, 160)
-_DRIVE: Color = (200, 220, 240)
 
 
 def _draw_arm_frame(
@@ -295,63 +293,27 @@ def _draw_arm_frame(
     """Header; angles, angular velocities and torques against time (left); the arm and its ghost (right)."""
     arm = task.system
     assert isinstance(arm, TwoLinkArm)
-    factors = arm.state_factors
-    error = (predictions[:done] - states[1 : done + 1]) * factors
-    status = f"trial {trial + 1}/{task.trials_per_episode}   t = {done * task.dt_ms:g} ms"
-    if done:
-        status += f"   MSE this trial {float(np.mean(error**2)):.5f} (network units)"
-    draw_frame_header(
-        canvas, "Two-link arm: predict the state from the torques", status, "Gilra & Gerstner (2017) eLife, Fig. 4"
-    )
-    duration = task.trial_steps * task.dt_ms
-    epochs = [
-        Epoch(name, start, end, _CLAMP if name == "clamp" else _DRIVE) for name, start, end in task.schedule.bounds_ms()
-    ]
-    current = task.schedule.epoch_at(min(done, task.trial_steps - 1))
-    shown = np.where(np.arange(len(states))[:, None] <= done, states, np.nan)
-    panels = (
-        ("angles (rad)", (0, 1), (-math.pi, math.pi), (-3, 0, 3)),
-        ("angular velocities (rad/s)", (2, 3), (-20.0, 20.0), (-20, 0, 20)),
-    )
-    for row, (title, dims, y_range, ticks) in enumerate(panels):
-        traces = []
-        for k, dim in enumerate(dims):
-            color = _TORQUES[k]
-            traces.append(Trace(f"{arm.state_labels[dim]} ref", shown[:, dim], lighten(color, 0.35), dashed=True))
-            traces.append(Trace(f"{arm.state_labels[dim]} pred", predictions[:, dim], color))
-        draw_panel(
-            canvas,
-            (70, 110 + row * 150, 520, 110),
-            title=title,
-            traces=traces,
-            dt_ms=task.dt_ms,
-            duration_ms=duration,
-            epochs=epochs,
-            y_range=y_range,
-            y_ticks=ticks,
-            current_ms=done * task.dt_ms,
-            current_epoch=current,
-        )
-    rect = (70, 410, 520, 110)
-    torques = np.where(np.arange(len(inputs))[:, None] < max(done, 1), inputs, np.nan)
     limit = 2.0 * arm.torque_amplitude
-    draw_panel(
+    shown = draw_state_frame(
         canvas,
-        rect,
-        title="torques (N m)",
-        traces=[
-            Trace(label, torques[:, k], color)
-            for k, (label, color) in enumerate(zip(arm.input_labels, _TORQUES, strict=True))
-        ],
-        dt_ms=task.dt_ms,
-        duration_ms=duration,
-        epochs=epochs,
-        y_range=(-limit, limit),
-        y_ticks=(-round(limit), 0, round(limit)),
-        current_ms=done * task.dt_ms,
-        current_epoch=current,
+        task,
+        trial,
+        done,
+        states,
+        predictions,
+        inputs,
+        title="Two-link arm: predict the state from the torques",
+        citation="Gilra & Gerstner (2017) eLife, Fig. 4",
+        panels=(
+            ("angles (rad)", (0, 1), (-math.pi, math.pi), (-3, 0, 3)),
+            ("angular velocities (rad/s)", (2, 3), (-20.0, 20.0), (-20, 0, 20)),
+        ),
+        colors=_TORQUES,
+        input_title="torques (N m)",
+        input_colors=_TORQUES,
+        input_range=(-limit, limit),
+        input_ticks=(-round(limit), 0, round(limit)),
     )
-    draw_time_axis(canvas, rect, duration_ms=duration, tick_ms=250.0 if duration <= 2000 else 1000.0)
     predicted = predictions[done - 1] if done else None
     _draw_arm(canvas, (620, 110, 310, 410), arm, shown[done], predicted)
 

@@ -38,7 +38,7 @@ from envs.rendering import (
     draw_time_axis,
     lighten,
 )
-from envs.vector import CopyGenerators, reset_arguments
+from envs.vector import CopyGenerators, reset_arguments, set_vector_arguments
 
 __all__ = [
     "MAX_TORQUE",
@@ -628,20 +628,7 @@ class ArmReachVectorEnv(VectorEnv[np.ndarray, np.ndarray, np.ndarray]):
         start_noise: float = 0.0,
         expert_control: float = 0.0,
     ) -> None:
-        if not isinstance(num_envs, numbers.Integral) or isinstance(num_envs, bool) or num_envs < 1:
-            raise ValueError(f"num_envs must be a positive integer, got {num_envs!r}.")
-        if render_mode is not None:
-            raise ValueError("ArmReachVectorEnv does not render; render one copy with gym.make(..., render_mode=...).")
-        try:
-            self.autoreset_mode = AutoresetMode(autoreset_mode)
-        except ValueError:
-            raise ValueError(
-                f"autoreset_mode must be an AutoresetMode or one of {[m.value for m in AutoresetMode]}, "
-                f"got {autoreset_mode!r}."
-            ) from None
-        self.metadata = {**type(self).metadata, "autoreset_mode": self.autoreset_mode}
-        self.num_envs = int(num_envs)
-        self.render_mode = None
+        set_vector_arguments(self, num_envs, autoreset_mode, render_mode)
         self._task = _ArmReachTask(
             dt_ms=dt_ms,
             episode_ms=episode_ms,

@@ -17,7 +17,7 @@ from gymnasium.vector.utils import batch_space
 
 from envs.rendering import MUTED, Canvas, Color, Epoch, Trace, draw_panel, draw_time_axis
 from envs.trial import TrialSchedule
-from envs.vector import reset_mask, reset_seeds
+from envs.vector import reset_mask, reset_seeds, set_vector_arguments
 
 __all__ = [
     "CONDITIONS",
@@ -468,23 +468,7 @@ class DNMSVectorEnv(VectorEnv[np.ndarray, np.ndarray, np.ndarray]):
         condition_order: str = "cycle",
         autoreset_mode: AutoresetMode | str = AutoresetMode.SAME_STEP,
     ) -> None:
-        if not (isinstance(num_envs, (int, np.integer)) and num_envs >= 1):
-            raise ValueError(f"num_envs must be a positive int, got {num_envs!r}.")
-        if render_mode is not None and render_mode not in self.metadata["render_modes"]:
-            raise ValueError(
-                f"DNMSVectorEnv render_mode must be None or one of {self.metadata['render_modes']}, got "
-                f"{render_mode!r}; for a window use DNMSEnv (or make_vec(..., vectorization_mode='sync'))."
-            )
-        try:
-            self.autoreset_mode = AutoresetMode(autoreset_mode)
-        except ValueError:
-            raise ValueError(
-                f"autoreset_mode must be an AutoresetMode or one of {[m.value for m in AutoresetMode]}, "
-                f"got {autoreset_mode!r}."
-            ) from None
-        self.metadata = {**type(self).metadata, "autoreset_mode": self.autoreset_mode}
-        self.num_envs = int(num_envs)
-        self.render_mode = render_mode
+        set_vector_arguments(self, num_envs, autoreset_mode, render_mode)
         self._task = _DNMSTask(dt_ms, timing, target, condition_order)
         self.dt_ms: float = self._task.schedule.dt_ms
         self.dt: float = self.dt_ms / 1000.0  # seconds, the unit agents read (DESIGN.md)

@@ -42,9 +42,9 @@ from gymnasium import spaces
 from gymnasium.vector import AutoresetMode, VectorEnv
 from gymnasium.vector.utils import batch_space
 
-from envs.rendering import MUTED, Canvas, CanvasEnv
+from envs.rendering import MUTED, Canvas, CanvasEnv, Color, Epoch, Trace, draw_panel, draw_time_axis, lighten
 from envs.trial import TrialSchedule
-from envs.vector import CopyGenerators, reset_arguments
+from envs.vector import CopyGenerators, reset_arguments, set_vector_arguments
 
 __all__ = [
     "CLAMP_TAU_MS",
@@ -377,22 +377,7 @@ class ForwardModelVectorEnv(VectorEnv[np.ndarray, np.ndarray, np.ndarray]):
         render_mode: str | None = None,
         autoreset_mode: AutoresetMode | str = AutoresetMode.SAME_STEP,
     ) -> None:
-        if not isinstance(num_envs, numbers.Integral) or isinstance(num_envs, bool) or num_envs < 1:
-            raise ValueError(f"num_envs must be a positive integer, got {num_envs!r}.")
-        if render_mode is not None:
-            raise ValueError(
-                f"{type(self).__name__} does not render; render one copy with gym.make(..., render_mode=...)."
-            )
-        try:
-            self.autoreset_mode = AutoresetMode(autoreset_mode)
-        except ValueError:
-            raise ValueError(
-                f"autoreset_mode must be an AutoresetMode or one of {[m.value for m in AutoresetMode]}, "
-                f"got {autoreset_mode!r}."
-            ) from None
-        self.metadata = {**type(self).metadata, "autoreset_mode": self.autoreset_mode}
-        self.num_envs = int(num_envs)
-        self.render_mode = None
+        set_vector_arguments(self, num_envs, autoreset_mode, render_mode)
         self._task = task
         self.dt_ms: float = task.dt_ms
         self.dt: float = task.dt
@@ -498,3 +483,87 @@ def draw_frame_header(canvas: Canvas, title: str, status: str, citation: str) ->
     canvas.text(title, (24, 16), size=30)
     canvas.text(status, (24, 50), size=22)
     canvas.text(citation, (canvas.size[0] - 24, 20), size=18, color=MUTED, anchor="topright")
+
+
+CLAMP_COLOR: Color = (150, 150, 160)
+"""The clamp's shade behind the traces of a trial."""
+
+DRIVE_COLOR: Color = (200, 220, 240)
+"""The driven part's shade behind the traces of a trial."""
+
+
+def trial_epochs(task: ForwardModelTask) -> list[Epoch]:
+    """The trial's epochs as the panels shade them: the driven part, then the clamp."""
+    return [
+        Epoch(name, start, end, CLAMP_COLOR if name == "clamp" else DRIVE_COLOR)
+        for name, start, end in task.schedule.bounds_ms()
+    ]
+
+
+def draw_state_frame(
+    canvas: Canvas,
+    task: ForwardModelTask,
+    trial: int,
+    done: int,
+    states: np.ndarray,
+    predictions: np.ndarray,
+    inputs: np.ndarray,
+    *,
+    title: str,
+    citation: str,
+    panels: Sequence[tuple[str, Sequence[int], tuple[float, float], Sequence[float]]],
+    colors: Sequence[Color],
+    input_title: str,
+    input_colors: Sequence[Color],
+    input_range: tuple[float, float],
+    input_ticks: Sequence[float],
+) -> np.ndarray:
+    """The header with this trial's MSE (network units); on the left, per panel (title, state dimensions, y range,
+    y ticks), each dimension's reference (dashed) and prediction over the trial, then the inputs, over the trial's
+    epochs. Returns the states shown so far (NaN after step ``done``), for the picture on the right."""
+    system = task.system
+    error = (predictions[:done] - states[1 : done + 1]) * system.state_factors
+    status = f"trial {trial + 1}/{task.trials_per_episode}   t = {done * task.dt_ms:g} ms"
+    if done:
+        status += f"   MSE this trial {float(np.mean(error**2)):.5f} (network units)"
+    draw_frame_header(canvas, title, status, citation)
+    duration = task.trial_steps * task.dt_ms
+    timing = {
+        "dt_ms": task.dt_ms,
+        "duration_ms": duration,
+        "epochs": trial_epochs(task),
+        "current_ms": done * task.dt_ms,
+        "current_epoch": task.schedule.epoch_at(min(done, task.trial_steps - 1)),
+    }
+    shown = np.where(np.arange(len(states))[:, None] <= done, states, np.nan)
+    for row, (panel_title, dims, y_range, ticks) in enumerate(panels):
+        traces = []
+        for dim, color in zip(dims, colors, strict=False):
+            label = system.state_labels[dim]
+            traces.append(Trace(f"{label} ref", shown[:, dim], lighten(color, 0.35), dashed=True))
+            traces.append(Trace(f"{label} pred", predictions[:, dim], color))
+        draw_panel(
+            canvas,
+            (70, 110 + row * 150, 520, 110),
+            title=panel_title,
+            traces=traces,
+            y_range=y_range,
+            y_ticks=tuple(ticks),
+            **timing,
+        )
+    rect = (70, 110 + len(panels) * 150, 520, 110)
+    shown_inputs = np.where(np.arange(len(inputs))[:, None] < max(done, 1), inputs, np.nan)
+    draw_panel(
+        canvas,
+        rect,
+        title=input_title,
+        traces=[
+            Trace(label, shown_inputs[:, k], color)
+            for k, (label, color) in enumerate(zip(system.input_labels, input_colors, strict=True))
+        ],
+        y_range=input_range,
+        y_ticks=tuple(input_ticks),
+        **timing,
+    )
+    draw_time_axis(canvas, rect, duration_ms=duration, tick_ms=250.0 if duration <= 2000 else 1000.0)
+    return shown

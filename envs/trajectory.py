@@ -25,7 +25,7 @@ from envs.rendering import (
     draw_panel,
     draw_time_axis,
 )
-from envs.vector import reset_arguments
+from envs.vector import reset_arguments, set_vector_arguments
 
 __all__ = ["FREQUENCIES", "TrajectoryEnv", "TrajectoryVectorEnv", "clock_inputs", "draw_trajectory"]
 
@@ -310,14 +310,7 @@ class TrajectoryVectorEnv(VectorEnv[np.ndarray, np.ndarray, np.ndarray]):
         trajectory_seed: int | None = None,
         autoreset_mode: AutoresetMode | str = AutoresetMode.SAME_STEP,
     ) -> None:
-        if render_mode is not None and render_mode not in self.metadata["render_modes"]:
-            raise ValueError(
-                f"render_mode must be None or one of {self.metadata['render_modes']}, got {render_mode!r}."
-            )
-        self.num_envs = int(num_envs)
-        self.render_mode = render_mode
-        self.autoreset_mode = AutoresetMode(autoreset_mode)
-        self.metadata = {**self.metadata, "autoreset_mode": self.autoreset_mode}
+        set_vector_arguments(self, num_envs, autoreset_mode, render_mode)
         self._task = _TrajectoryTask(n_outputs, n_inputs, n_steps, dt_ms, onset_steps, output_scale, trajectory_seed)
         self.dt_ms = self._task.dt_ms
         self.dt = self.dt_ms / 1000.0

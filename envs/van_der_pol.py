@@ -15,8 +15,9 @@ from envs.forward_model import (
     ReferenceSystem,
     draw_frame_header,
     noise_segments,
+    trial_epochs,
 )
-from envs.rendering import MUTED, Canvas, Color, Epoch, Trace, _draw_dashed, _import_pygame, draw_panel, draw_time_axis
+from envs.rendering import MUTED, Canvas, Color, Trace, _draw_dashed, _import_pygame, draw_panel, draw_time_axis
 
 __all__ = ["INPUT_PROTOCOLS", "VanDerPol", "VanDerPolEnv", "VanDerPolVectorEnv"]
 
@@ -258,8 +259,6 @@ def make_task(
 _REFERENCE: Color = (214, 39, 40)
 _PREDICTION: Color = (33, 37, 41)
 _INPUTS: tuple[Color, ...] = ((31, 119, 180), (255, 127, 14))
-_CLAMP: Color = (150, 150, 160)
-_DRIVE: Color = (200, 220, 240)
 
 
 def _draw_van_der_pol(
@@ -282,9 +281,7 @@ def _draw_van_der_pol(
         canvas, "van der Pol: predict the state from the input", status, "Gilra & Gerstner (2017) eLife, Fig. 2"
     )
     duration = task.trial_steps * task.dt_ms
-    epochs = [
-        Epoch(name, start, end, _CLAMP if name == "clamp" else _DRIVE) for name, start, end in task.schedule.bounds_ms()
-    ]
+    epochs = trial_epochs(task)
     current = task.schedule.epoch_at(min(done, task.trial_steps - 1))
     shown_states = np.where(np.arange(len(states))[:, None] <= done, states, np.nan)
     rect = (70, 110, 500, 0)

@@ -2,26 +2,64 @@
 
 from __future__ import annotations
 
+import numbers
 from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
 from gymnasium.utils import seeding
-from gymnasium.vector import AutoresetMode
+from gymnasium.vector import AutoresetMode, VectorEnv
+
+
+def num_envs_argument(num_envs: Any) -> int:
+    """``num_envs`` checked: a positive integer."""
+    if isinstance(num_envs, bool) or not isinstance(num_envs, numbers.Integral) or num_envs < 1:
+        raise ValueError(f"num_envs must be a positive integer, got {num_envs!r}.")
+    return int(num_envs)
+
+
+def autoreset_mode_argument(autoreset_mode: AutoresetMode | str) -> AutoresetMode:
+    """``autoreset_mode`` as an AutoresetMode, from the enum or its value."""
+    try:
+        return AutoresetMode(autoreset_mode)
+    except ValueError:
+        raise ValueError(
+            f"autoreset_mode must be an AutoresetMode or one of {[m.value for m in AutoresetMode]}, "
+            f"got {autoreset_mode!r}."
+        ) from None
+
+
+def set_vector_arguments(
+    env: VectorEnv, num_envs: Any, autoreset_mode: AutoresetMode | str, render_mode: str | None
+) -> None:
+    """Check and set the arguments every native vector env of any autoreset mode takes: ``num_envs``,
+    ``autoreset_mode`` (also in the instance's ``metadata``) and ``render_mode`` (one of the class's
+    ``metadata["render_modes"]``; where that is empty, the env does not render)."""
+    name = type(env).__name__
+    render_modes = type(env).metadata["render_modes"]
+    if render_mode is not None and render_mode not in render_modes:
+        if not render_modes:
+            raise ValueError(f"{name} does not render; render one copy with gym.make(..., render_mode=...).")
+        raise ValueError(
+            f"{name} render_mode must be None or one of {render_modes}, got {render_mode!r}; "
+            "for a window render one copy with gym.make(..., render_mode='human')."
+        )
+    env.num_envs = num_envs_argument(num_envs)
+    env.autoreset_mode = autoreset_mode_argument(autoreset_mode)
+    env.metadata = {**type(env).metadata, "autoreset_mode": env.autoreset_mode}
+    env.render_mode = render_mode
 
 
 def vector_arguments(name: str, num_envs: Any, autoreset_mode: AutoresetMode | str, render_mode: str | None) -> int:
     """The arguments every SAME_STEP-only, non-rendering native vector env checks alike; returns num_envs."""
-    if AutoresetMode(autoreset_mode) != AutoresetMode.SAME_STEP:
+    if autoreset_mode_argument(autoreset_mode) != AutoresetMode.SAME_STEP:
         raise ValueError(
             f"{name} supports autoreset_mode=AutoresetMode.SAME_STEP only; "
             "use gym.make_vec(..., vectorization_mode='sync') for the other modes."
         )
     if render_mode is not None:
         raise ValueError(f"{name} does not render; render one copy with gym.make(...).")
-    if int(num_envs) != num_envs or num_envs < 1:
-        raise ValueError(f"num_envs must be a positive integer, got {num_envs!r}")
-    return int(num_envs)
+    return num_envs_argument(num_envs)
 
 
 def reset_seeds(seed: int | Sequence[int | None] | None, num_envs: int) -> list[int | None]:

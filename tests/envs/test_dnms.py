@@ -432,7 +432,7 @@ def test_vector_env_rejects_bad_arguments():
         DNMSVectorEnv(num_envs=2, autoreset_mode="sometimes")
     with pytest.raises(ValueError, match="num_envs must be a positive int"):
         DNMSVectorEnv(num_envs=0)
-    with pytest.raises(ValueError, match="for a window use DNMSEnv"):
+    with pytest.raises(ValueError, match=r"for a window render one copy with gym.make"):
         DNMSVectorEnv(num_envs=2, render_mode="human")
 
 

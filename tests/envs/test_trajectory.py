@@ -201,3 +201,17 @@ def test_vector_env_disabled_autoreset_needs_a_reset_mask():
     frames = TrajectoryVectorEnv(num_envs=2, render_mode="rgb_array")
     frames.reset(seed=0)
     assert len(frames.render()) == 2
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "match"),
+    [
+        ({"num_envs": 0}, "num_envs must be a positive integer"),
+        ({"num_envs": 2.5}, "num_envs must be a positive integer"),
+        ({"num_envs": 2, "autoreset_mode": "sometimes"}, "autoreset_mode must be an AutoresetMode"),
+        ({"num_envs": 2, "render_mode": "human"}, "render one copy with gym.make"),
+    ],
+)
+def test_vector_env_rejects_bad_arguments(kwargs, match):
+    with pytest.raises(ValueError, match=match):
+        TrajectoryVectorEnv(**kwargs)
