@@ -253,8 +253,22 @@ ProgressCallback = Callable[[int, float], None]
 100 of each network (a sweep reports it to Ray Tune)."""
 
 
+def earlier_run_config(path: str) -> dict[str, Any]:
+    """The run config saved with the checkpoint at ``path`` (a run or checkpoint directory): the settings a
+    ``--continue-from`` run without ``--config`` starts from."""
+    try:
+        return json.loads((find_checkpoint(path) / "config.json").read_text())
+    except (FileNotFoundError, ValueError) as exc:
+        raise UsageError(f"--continue-from {path}: {exc}") from exc
+
+
 def cmd_run(args: argparse.Namespace) -> int:
-    values: dict[str, Any] = load_config_file(args.config) if args.config else {}
+    if args.config:
+        values: dict[str, Any] = load_config_file(args.config)
+    elif args.continue_from:  # the same task, agent and settings as the run it continues, unless given here
+        values = earlier_run_config(args.continue_from)
+    else:
+        values = {}
     for f in fields(RunConfig):
         given = getattr(args, f.name, None)
         if given is None:
@@ -262,7 +276,8 @@ def cmd_run(args: argparse.Namespace) -> int:
         if f.name in ("env_kwargs", "agent_config"):  # key by key over the config's: the rest of it still holds
             given = {**values.get(f.name, {}), **given}
         values[f.name] = given
-    config = RunConfig.from_dict(values, source=args.config or "command line")
+    source = args.config or (f"--continue-from {args.continue_from}" if args.continue_from else "command line")
+    config = RunConfig.from_dict(values, source=source)
     summary = run_experiment(config, Path(args.out), force=args.force, quiet=args.quiet)
     print_summary(summary, Path(args.out))
     return 0
@@ -286,12 +301,11 @@ def run_experiment(
     if config.threads:
         set_threads(config.threads)
     profile = task_profile(config.task)
-    (out / "config.yaml").write_text(yaml.safe_dump(config.to_dict(), sort_keys=False))
-
     env = make_env(config.task, config.seeds, config.env_kwargs)
     agent = build_agent(config, env)
     if config.continue_from:
         continue_from(agent, config.continue_from)
+    (out / "config.yaml").write_text(yaml.safe_dump(config.to_dict(), sort_keys=False))  # once it could be built
     before = probe(agent, config, profile)
     weights_before = agent.plastic_weights()
     columns = ["seed", "episode", "return", "length", *profile.episode_metrics]

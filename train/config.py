@@ -102,7 +102,8 @@ class RunConfig(ConfigRecord):
     continue_from: str = field(
         default="",
         metadata={
-            "help": "a run or checkpoint directory whose agent state (weights, learning time) this run continues"
+            "help": "a run or checkpoint directory whose agent state (weights, learning time) this run continues; "
+            "without --config the run's settings are that run's, each option given here over them"
         },
     )
     description: str = field(default="", metadata={"help": "what this run reproduces (free text)"})

@@ -10,6 +10,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+import yaml
 
 from tests.conftest import SHORT_DNMS
 
@@ -193,8 +194,15 @@ def test_a_forward_model_run_is_tested_without_feedback_and_continues_from_its_c
         assert (first / "figures" / f"{name}.png").stat().st_size > 10_000
     cli("run", *common, "--episodes", "2", "--eval-every", "2", "--continue-from", str(first), "--out", str(second))
     assert [float(r["learned_s"]) for r in read_rows(second / "evaluations.csv")] == [0.8, 1.2]
+    third = tmp_path / "vdp-more-again"  # without --config: the task, agent and settings of the run it continues
+    cli("run", "--continue-from", str(second), "--quiet", "--out", str(third))
+    assert [float(r["learned_s"]) for r in read_rows(third / "evaluations.csv")] == [1.2, 1.6]
+    earlier, again = (yaml.safe_load((run / "config.yaml").read_text()) for run in (second, third))
+    assert again == {**earlier, "continue_from": str(second)}
     proc = cli("run", *common, "--seeds", "2", "--continue-from", str(first), "--out", str(tmp_path / "x"), check=False)
     assert proc.returncode == 2 and "--continue-from" in proc.stderr and "seeds" in proc.stderr
+    proc = cli("run", "--continue-from", str(tmp_path / "none"), "--out", str(tmp_path / "y"), check=False)
+    assert proc.returncode == 2 and "no checkpoint at" in proc.stderr
 
 
 def test_a_closed_loop_run_is_evaluated_on_fixed_seeded_episodes_and_renders_its_expert(tmp_path):
