@@ -636,7 +636,7 @@ def _goal_batch_out(args: argparse.Namespace, result: str, what: str) -> Path:
 
 def _goal_batch_options(args: argparse.Namespace) -> dict[str, Any]:
     """The options of ``_add_goal_batch_arguments`` as run_map's and run_trajectories' keywords."""
-    names = ("epochs", "n_units", "n_steps", "n_outputs", "update", "device", "quiet")
+    names = ("epochs", "n_units", "n_steps", "n_outputs", "update", "recurrent_lr", "device", "quiet")
     return {name: getattr(args, name) for name in names}
 
 
@@ -758,6 +758,9 @@ def _add_goal_batch_arguments(parser: argparse.ArgumentParser, what: str, update
         choices=("episode", "online"),
         default=update,
         help=f"episode (the update summed per episode, fast) or online (every step, as GOAL's code); default {update}",
+    )
+    parser.add_argument(
+        "--recurrent-lr", type=float, help="eta_rec of every network, GOAL's -Rlr (default 5 / sqrt(N))"
     )
     parser.add_argument("--device", default="cpu", help="torch device: cpu or cuda")
     parser.add_argument("--threads", type=int, default=0, help="CPU threads (torch's and numba's); 0: their defaults")

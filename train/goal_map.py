@@ -137,6 +137,7 @@ def run_map(
     n_outputs: int = 3,
     seed: int = 0,
     update: str = "episode",
+    recurrent_lr: float | None = None,
     device: str = "cpu",
     save_every: int = 500,
     quiet: bool = False,
@@ -151,6 +152,7 @@ def run_map(
         "feedback_rank": [r for r, _ in cells],
         "tau_o": [tau for _, tau in cells],  # GOAL's scan: the readout filter is tau_*
         "update": update,
+        "recurrent_lr": recurrent_lr,
     }
     shape = (len(ranks), len(timescales))
     rank_labels = np.array([rank_label(r) for r in ranks])
@@ -181,6 +183,7 @@ def run_map(
                 "n_outputs": n_outputs,
                 "seed": seed,
                 "update": update,
+                "recurrent_lr": recurrent_lr,
                 "device": device,
                 "ranks": rank_labels.tolist(),
                 "timescales": list(timescales),
@@ -222,6 +225,7 @@ def run_trajectories(
     n_steps: int = 150,
     n_outputs: int = 3,
     update: str = "online",
+    recurrent_lr: float | None = None,
     device: str = "cpu",
     save_every: int = 500,
     quiet: bool = False,
@@ -244,6 +248,7 @@ def run_trajectories(
         "feedback_rank": [r for _ in trajectories for r in ranks],
         "tau_o": float(target_timescale),
         "update": update,
+        "recurrent_lr": recurrent_lr,
     }
     labels = [rank_label(r) for r in ranks]
     summary: dict[str, Any] = {}
@@ -292,6 +297,7 @@ def run_trajectories(
                 "n_outputs": n_outputs,
                 "target_timescale": target_timescale,
                 "update": update,
+                "recurrent_lr": recurrent_lr,
                 "device": device,
                 "trajectories": [int(k) for k in trajectories],
                 "ranks": labels,

@@ -64,6 +64,12 @@ def test_goal_trajectories_command_trains_the_three_rules_on_each_trajectory(tmp
     assert bad.returncode == 2 and "ranges like 0-9" in bad.stderr
     assert cli(*args, check=False).returncode == 2  # the study is there: --force to overwrite
     cli("plot", str(out))
+    frozen = tmp_path / "frozen"  # GOAL's -Rlr 0: the recurrent weights stay at 0, every epoch the same
+    cli(*args[:1], "--out", str(frozen), *args[3:], "--trajectories", "3", "--ranks", "20", "--recurrent-lr", "0",
+        "--quiet")  # fmt: skip
+    mse = np.load(frozen / "trajectories.npz")["mse"][0, 0]
+    assert np.all(mse == mse[0]) and not np.all(data["mse"][0, 0] == data["mse"][0, 0, 0])
+    assert json.loads((frozen / "summary.json").read_text())["recurrent_lr"] == 0.0
 
 
 def test_network_k_of_the_figure_2_preset_is_the_studys_trajectory_k_with_its_rule():
