@@ -71,12 +71,17 @@ def find_checkpoint(path: str | Path) -> Path:
     raise FileNotFoundError(f"no checkpoint at {path}: expected state.pt and config.json there or in checkpoint/")
 
 
+def checkpoint_run_config(path: str | Path) -> dict[str, Any]:
+    """The run config saved with the checkpoint at ``path`` (a checkpoint or run directory)."""
+    return json.loads((find_checkpoint(path) / "config.json").read_text())
+
+
 def load_checkpoint(path: str | Path, device: str | None = None) -> tuple[Agent, dict[str, Any]]:
     """Rebuilds the agent saved at ``path`` (a checkpoint or run directory); returns it and its run config."""
     import envs  # noqa: F401  (registers the tasks the config names)
 
     ckpt = find_checkpoint(path)
-    run_config = json.loads((ckpt / "config.json").read_text())
+    run_config = checkpoint_run_config(ckpt)
     state = torch.load(ckpt / "state.pt", map_location="cpu", weights_only=True)
     env = gym.make(run_config["task"], **run_config.get("env_kwargs", {}))
     try:

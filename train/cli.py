@@ -35,7 +35,13 @@ from tqdm.auto import tqdm
 
 import envs  # noqa: F401  (registers the spikegym tasks)
 from agents import AGENTS, Agent, env_dt_ms, make_agent, set_threads
-from train.checkpoint import find_checkpoint, load_checkpoint, save_checkpoint, system_info
+from train.checkpoint import (
+    checkpoint_run_config,
+    find_checkpoint,
+    load_checkpoint,
+    save_checkpoint,
+    system_info,
+)
 from train.config import RunConfig, load_config_file, parse_json_object, preset_names
 from train.evaluation import EVAL_SEED_BASE, SeededResets, evaluate_predictor, evaluation_seeds, score_summary
 from train.loop import rollout
@@ -253,20 +259,14 @@ ProgressCallback = Callable[[int, float], None]
 100 of each network (a sweep reports it to Ray Tune)."""
 
 
-def earlier_run_config(path: str) -> dict[str, Any]:
-    """The run config saved with the checkpoint at ``path`` (a run or checkpoint directory): the settings a
-    ``--continue-from`` run without ``--config`` starts from."""
-    try:
-        return json.loads((find_checkpoint(path) / "config.json").read_text())
-    except (FileNotFoundError, ValueError) as exc:
-        raise UsageError(f"--continue-from {path}: {exc}") from exc
-
-
 def cmd_run(args: argparse.Namespace) -> int:
     if args.config:
         values: dict[str, Any] = load_config_file(args.config)
     elif args.continue_from:  # the same task, agent and settings as the run it continues, unless given here
-        values = earlier_run_config(args.continue_from)
+        try:
+            values = checkpoint_run_config(args.continue_from)
+        except (FileNotFoundError, ValueError) as exc:
+            raise UsageError(f"--continue-from {args.continue_from}: {exc}") from exc
     else:
         values = {}
     for f in fields(RunConfig):
