@@ -891,7 +891,8 @@ class AcrobotForwardModelEnv(ForwardModelEnv):
 
     `target` (float32 `(4,)`: the desired action f x), `state` (float64 `(4,)`: q1, q2 in rad, w1, w2 in rad/s),
     `t_ms` (time since the episode's start) and `clamped` (the step that starts now is in the clamp); the last
-    step adds `mse` (the episode's mean reward, negated).
+    step adds `mse` (the episode's mean reward, negated) and `filtered_mse` (the same against the state through
+    the output's 20-ms synapse: `envs.forward_model.OUTPUT_SYNAPSE_MS`).
 
     ## Arguments
 

@@ -50,6 +50,7 @@ __all__ = [
     "CLAMP_TAU_MS",
     "INPUT_RADIUS",
     "NOISE_INTERVAL_MS",
+    "OUTPUT_SYNAPSE_MS",
     "ForwardModelEnv",
     "ForwardModelTask",
     "ForwardModelVectorEnv",
@@ -67,6 +68,12 @@ INPUT_RADIUS = 0.2
 
 NOISE_INTERVAL_MS = 50.0
 """The paper's training inputs draw a new noise value every 50 ms."""
+
+OUTPUT_SYNAPSE_MS = 20.0
+"""tau_s, the synapse of FOLLOW's decoded output. ``info["filtered_mse"]`` scores the prediction against the
+reference passed through it (``y <- a y + (1 - a) x``, ``a = exp(-dt / tau_s)``): the target the van der Pol
+code trains the network on and the reference its figures draw (``rateEvolveFiltered``). A perfect predictor of
+that reference still scores ~0.1 on ``mse``, against the raw state."""
 
 
 class ReferenceSystem(ABC):
@@ -228,11 +235,16 @@ class _Copies:
         self.inputs = np.zeros((num, task.trial_steps, system.n_inputs))  # the current trial's physical input
         self.carry: list[Any] = [None] * num
         self.error_sum = np.zeros(num)
+        self.filtered_x = np.zeros((num, system.n_states))  # the reference through the output's synapse
+        self.filtered_error_sum = np.zeros(num)
+        self.filter_decay = math.exp(-task.dt_ms / OUTPUT_SYNAPSE_MS)
 
     def start(self, i: int, rng: np.random.Generator) -> None:
         self.x[i] = 0.0
         self.step[i] = 0
         self.error_sum[i] = 0.0
+        self.filtered_x[i] = 0.0
+        self.filtered_error_sum[i] = 0.0
         self.carry[i] = self.task.system.start_episode(rng)
         self._draw_trial(i, rng)
 
@@ -254,6 +266,10 @@ class _Copies:
         self.step[index] += 1
         errors = task.error(actions, new)
         self.error_sum[index] += errors
+        a = self.filter_decay
+        filtered = a * self.filtered_x[index] + (1.0 - a) * new
+        self.filtered_x[index] = filtered
+        self.filtered_error_sum[index] += task.error(actions, filtered)
         starting = index[(self.step[index] % task.trial_steps == 0) & (self.step[index] < task.n_steps)]
         for i in starting:
             self._draw_trial(int(i), rngs[i])
@@ -331,6 +347,7 @@ class ForwardModelEnv(CanvasEnv, gym.Env[np.ndarray, np.ndarray]):
         info = self._info()
         if terminated:
             info["mse"] = float(copies.error_sum[0] / task.n_steps)
+            info["filtered_mse"] = float(copies.filtered_error_sum[0] / task.n_steps)
         if self.render_mode == "human" and (terminated or copies.step[0] % self._frame_steps == 0):
             self._render_frame()
         return copies.observations()[0], -error, terminated, False, info
@@ -428,7 +445,10 @@ class ForwardModelVectorEnv(VectorEnv[np.ndarray, np.ndarray, np.ndarray]):
         terminated = ~restarting & copies.done()
         truncated = np.zeros(n, dtype=bool)
         everyone = np.ones(n, dtype=bool)
-        mse = np.where(terminated, copies.error_sum / task.n_steps, np.nan)
+        mse = {
+            key: np.where(terminated, total / task.n_steps, np.nan)
+            for key, total in (("mse", copies.error_sum), ("filtered_mse", copies.filtered_error_sum))
+        }
         if terminated.any() and self.autoreset_mode == AutoresetMode.SAME_STEP:
             final_obs = np.full(n, None, dtype=object)
             observations = copies.observations()
@@ -451,8 +471,9 @@ class ForwardModelVectorEnv(VectorEnv[np.ndarray, np.ndarray, np.ndarray]):
             self._copies.start(int(i), self._rngs[int(i)])
         self._needs_reset[mask] = False
 
-    def _infos(self, included: np.ndarray, mse: np.ndarray | None = None) -> dict[str, Any]:
-        """The sub-envs' infos batched as SyncVectorEnv batches them (a ``_key`` mask per key)."""
+    def _infos(self, included: np.ndarray, mse: dict[str, np.ndarray] | None = None) -> dict[str, Any]:
+        """The sub-envs' infos batched as SyncVectorEnv batches them (a ``_key`` mask per key); ``mse``: the
+        episode metrics of the copies that just finished (NaN elsewhere)."""
         copies, task = self._copies, self._task
         if included.all():  # every step of a SAME_STEP rollout: nothing to blank
             info: dict[str, Any] = {
@@ -470,11 +491,11 @@ class ForwardModelVectorEnv(VectorEnv[np.ndarray, np.ndarray, np.ndarray]):
                 "clamped": included & copies.clamped(),
             }
         info = {**info, **{f"_{key}": included.copy() for key in info}}
-        if mse is not None:
-            has = included & ~np.isnan(mse)
+        for key, values in (mse or {}).items():
+            has = included & ~np.isnan(values)
             if has.any():
-                info["mse"] = np.where(has, mse, 0.0)
-                info["_mse"] = has
+                info[key] = np.where(has, values, 0.0)
+                info[f"_{key}"] = has
         return info
 
 

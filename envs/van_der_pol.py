@@ -150,7 +150,8 @@ class VanDerPolEnv(ForwardModelEnv):
 
     `target` (float32 `(2,)`: the desired action x / 5), `state` (float64 `(2,)`: x), `t_ms` (time since the
     episode's start) and `clamped` (the step that starts now is in the clamp); the last step adds `mse` (the
-    episode's mean reward, negated).
+    episode's mean reward, negated) and `filtered_mse` (the same against x through the output's 20-ms synapse,
+    the target the paper's van der Pol code trains on: `envs.forward_model.OUTPUT_SYNAPSE_MS`).
 
     ## Arguments
 

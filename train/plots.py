@@ -285,7 +285,7 @@ def plot_evaluations(run_dir: str | Path, out: str | Path | None = None) -> Path
     def per_evaluation(seed: int, key: str) -> tuple[np.ndarray, np.ndarray]:
         points: dict[float, list[float]] = {}
         for r in rows:
-            if r["seed"] == seed:
+            if r["seed"] == seed and isinstance(r.get(key), int | float):
                 points.setdefault(float(r[x_key]), []).append(float(r[key]))
         x = np.array(sorted(points))
         return x, np.array([np.mean(points[k]) for k in x])
@@ -293,8 +293,27 @@ def plot_evaluations(run_dir: str | Path, out: str | Path | None = None) -> Path
     curves = []
     for seed in seeds:
         x, y = per_evaluation(seed, metric)
-        ax.plot(x, y, color="#9aa5b1", linewidth=0.9, marker="o", markersize=3)
+        ax.plot(
+            x, y, color="#9aa5b1", linewidth=0.9, marker="o", markersize=3, label=metric if seed == seeds[0] else None
+        )
         curves.append(y)
+    # Other metrics where some rows have them (an earlier run of a chain may predate one).
+    others = (
+        [k for k in profile.other_curve_metrics if any(k in r for r in rows)] if metric == profile.curve_metric else []
+    )
+    for key, color in zip(others, ("#e76f51", "#6a4c93", "#2a9d8f"), strict=False):
+        for seed in seeds:
+            xs, ys = per_evaluation(seed, key)
+            ax.plot(
+                xs,
+                ys,
+                color=color,
+                linewidth=0.9,
+                marker="s",
+                markersize=2.5,
+                alpha=0.8,
+                label=key if seed == seeds[0] else None,
+            )
     if with_success:
         success_ax = axes[0, 1]
         for seed in seeds:
@@ -308,6 +327,7 @@ def plot_evaluations(run_dir: str | Path, out: str | Path | None = None) -> Path
         success_ax.grid(alpha=0.25)
     if len(seeds) > 1 and len({len(c) for c in curves}) == 1:
         ax.plot(x, np.median(curves, axis=0), color=AFTER, linewidth=2, label=f"median over {len(seeds)} seeds")
+    if len(seeds) > 1 or others:
         ax.legend(frameon=False, fontsize=9)
     if profile.lower_is_better and all(np.all(np.asarray(c) > 0) for c in curves):
         ax.set_yscale("log")
@@ -316,7 +336,7 @@ def plot_evaluations(run_dir: str | Path, out: str | Path | None = None) -> Path
         ax.axhline(first / 10, color="#2a9d8f", linestyle=":", linewidth=1.2, label="10 times lower")
         ax.legend(frameon=False, fontsize=9)
     ax.set_xlabel("learning time (simulated s)" if x_key == "learned_s" else "training episodes")
-    ax.set_ylabel(f"{metric}, evaluation (plasticity off)")
+    ax.set_ylabel(f"{', '.join([metric, *others])}, evaluation (plasticity off)")
     ax.grid(alpha=0.25, which="both")
     ax.set_title(f"{config.get('agent', '')} on {config.get('task', '')}: evaluations during training", fontsize=11)
     return _save(fig, out, run_dir / "figures" / "evaluations.png")

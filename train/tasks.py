@@ -23,6 +23,9 @@ class TaskProfile:
     """The per-episode column drawn as the learning curve."""
     lower_is_better: bool = False
     """Whether a smaller ``curve_metric`` is better (errors) or a larger one (returns)."""
+    other_curve_metrics: tuple[str, ...] = ()
+    """Episode metrics the evaluation figure draws beside ``curve_metric``, on its axis (FOLLOW: the MSE
+    against the reference through the output's synapse beside the MSE against the raw reference)."""
     probe_options: Sequence[Mapping[str, Any]] = field(default_factory=lambda: [{}])
     """``reset(options=...)`` of the probe episodes recorded before and after learning (one per condition)."""
     probe_names: Sequence[str] = ("episode",)
@@ -242,26 +245,37 @@ def trajectory_sample_summary(samples: list[dict[str, Any]]) -> dict[str, Any]:
     return out
 
 
+def evaluations_per_seed(rows: list[dict[str, Any]]) -> dict[int, list[tuple[int, list[dict[str, Any]]]]]:
+    """Evaluation rows per seed, grouped by the training episodes before them (``after_episodes``), in order."""
+    groups: dict[int, dict[int, list[dict[str, Any]]]] = {}
+    for r in rows:
+        groups.setdefault(r["seed"], {}).setdefault(int(r["after_episodes"]), []).append(r)
+    return {seed: sorted(points.items()) for seed, points in sorted(groups.items())}
+
+
 def forward_model_evaluation_summary(rows: list[dict[str, Any]]) -> dict[str, Any]:
     """FOLLOW (Gilra & Gerstner 2017): the test MSE without feedback (mean over each evaluation's episodes)
-    against learning time, per seed; its value before learning, at the end, and how many times lower it fell."""
+    against learning time, per seed; its value before learning, at the end, and how many times lower it fell.
+    The same for ``filtered_mse`` (against the reference through the output's synapse) where the rows have it,
+    under ``test_filtered_mse_*``."""
     if not rows or "mse" not in rows[0]:
         return {}
-    out: dict[str, list] = {"test_mse_before": [], "test_mse_final": [], "test_mse_fold_reduction": [], "curves": []}
-    for seed in sorted({r["seed"] for r in rows}):
-        points: dict[int, list[dict[str, Any]]] = {}
-        for r in rows:
-            if r["seed"] == seed:
-                points.setdefault(int(r["after_episodes"]), []).append(r)
-        curve = [
-            [round(float(group[0].get("learned_s", after)), 1), float(np.mean([g["mse"] for g in group]))]
-            for after, group in sorted(points.items())
-        ]
-        before, final = curve[0][1], curve[-1][1]
-        out["test_mse_before"].append(round(before, 5))
-        out["test_mse_final"].append(round(final, 5))
-        out["test_mse_fold_reduction"].append(round(before / final, 2) if final > 0 else None)
-        out["curves"].append([[t, round(m, 5)] for t, m in curve])
+    out: dict[str, list] = {}
+    for metric in [m for m in ("mse", "filtered_mse") if m in rows[0]]:
+        name = f"test_{metric}"
+        curves_key = "curves" if metric == "mse" else f"{name}_curves"
+        for key in (f"{name}_before", f"{name}_final", f"{name}_fold_reduction", curves_key):
+            out[key] = []
+        for groups in evaluations_per_seed(rows).values():
+            curve = [
+                [round(float(group[0].get("learned_s", after)), 1), float(np.mean([g[metric] for g in group]))]
+                for after, group in groups
+            ]
+            before, final = curve[0][1], curve[-1][1]
+            out[f"{name}_before"].append(round(before, 5))
+            out[f"{name}_final"].append(round(final, 5))
+            out[f"{name}_fold_reduction"].append(round(before / final, 2) if final > 0 else None)
+            out[curves_key].append([[t, round(m, 5)] for t, m in curve])
     return out
 
 
@@ -269,8 +283,9 @@ def forward_model_profile(test_env_kwargs: Mapping[str, Any], test_name: str) ->
     """A FOLLOW forward model: the per-episode MSE (feedback on while learning), the same test without feedback
     for the probes and every evaluation, and the agent's learning time and rates every 10 s."""
     return TaskProfile(
-        episode_metrics=("mse",),
+        episode_metrics=("mse", "filtered_mse"),
         curve_metric="mse",
+        other_curve_metrics=("filtered_mse",),
         lower_is_better=True,
         probe_env_kwargs=test_env_kwargs,
         probe_names=(test_name,),
@@ -310,18 +325,14 @@ def closed_loop_evaluation_summary(rows: list[dict[str, Any]]) -> dict[str, Any]
     if not rows:
         return {}
     out: dict[str, list] = {"return_first_last_best": [], "success_first_last_best": [], "curves": []}
-    for seed in sorted({r["seed"] for r in rows}):
-        points: dict[int, list[dict[str, Any]]] = {}
-        for r in rows:
-            if r["seed"] == seed:
-                points.setdefault(int(r["after_episodes"]), []).append(r)
+    for groups in evaluations_per_seed(rows).values():
         curve = [
             [
                 after,
                 float(np.mean([g["return"] for g in group])),
                 float(np.mean([bool(g.get("is_success", False)) for g in group])),
             ]
-            for after, group in sorted(points.items())
+            for after, group in groups
         ]
         returns, success = [c[1] for c in curve], [c[2] for c in curve]
         out["return_first_last_best"].append([round(returns[0], 2), round(returns[-1], 2), round(max(returns), 2)])

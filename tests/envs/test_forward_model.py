@@ -1,6 +1,7 @@
 """What FOLLOW's two forward-model tasks share: time convention, reward, seeding, errors, pickling, rendering,
 and the native vector envs equal to SyncVectorEnv step for step."""
 
+import math
 import pickle
 
 import gymnasium as gym
@@ -11,6 +12,7 @@ from gymnasium.vector import AutoresetMode
 
 import envs  # noqa: F401  (registers spikegym/*)
 from envs.arm import ArmForwardModelEnv
+from envs.forward_model import OUTPUT_SYNAPSE_MS
 from envs.van_der_pol import VanDerPolEnv
 
 IDS = ["spikegym/VanDerPol-v0", "spikegym/ArmForwardModel-v0"]
@@ -79,6 +81,33 @@ def test_a_perfect_prediction_has_zero_error(env_id):
         _, reward, terminated, _, info = env.step(target)
         assert reward == pytest.approx(0.0, abs=1e-12)
     assert info["mse"] == pytest.approx(0.0, abs=1e-12)
+
+
+@pytest.mark.parametrize("env_id", IDS)
+def test_filtered_mse_scores_against_the_reference_through_the_output_synapse(env_id):
+    env = gym.make(env_id, **SHORT[env_id]).unwrapped
+    n_steps = 2 * round(SHORT[env_id]["trial_ms"])
+    actions = np.random.default_rng(1).uniform(-0.5, 0.5, size=(n_steps, env.action_space.shape[0]))
+    _, _, infos = play(env, actions, seed=2)
+    factors, scale = env._task.system.state_factors, env.output_scale
+    a = math.exp(-env.dt_ms / OUTPUT_SYNAPSE_MS)
+    filtered, errors = np.zeros_like(infos[0]["state"]), []
+    for action, info in zip(actions, infos[1:], strict=True):
+        filtered = a * filtered + (1 - a) * info["state"]
+        errors.append(np.mean((scale * action - factors * filtered) ** 2))
+    assert infos[-1]["filtered_mse"] == pytest.approx(np.mean(errors), rel=1e-9)
+    assert all("filtered_mse" not in info for info in infos[:-1])
+
+    # Predicting that filtered reference scores 0 there and pays the synapse's lag on the raw mse.
+    env.reset(seed=2)
+    oracle = pickle.loads(pickle.dumps(env))
+    filtered, terminated = 0.0, False
+    while not terminated:
+        target = oracle.step(np.zeros(env.action_space.shape))[4]["target"].astype(np.float64)
+        filtered = a * filtered + (1 - a) * target
+        _, _, terminated, _, info = env.step(filtered)
+    assert info["filtered_mse"] == pytest.approx(0.0, abs=1e-10)
+    assert info["mse"] > 1e3 * info["filtered_mse"]
 
 
 @pytest.mark.parametrize("env_id", IDS)

@@ -187,8 +187,10 @@ def test_a_forward_model_run_is_tested_without_feedback_and_continues_from_its_c
     assert [r["after_episodes"] for r in evals] == ["0", "2", "4"]
     assert [float(r["learned_s"]) for r in evals] == [0.0, 0.4, 0.8]
     assert [int(r["length"]) for r in evals] == [800] * 3  # the test protocol: 4 trials of 200 ms, no clamp
+    assert all(0 < float(r["filtered_mse"]) for r in evals)  # also scored against the reference through 20 ms
     headline = json.loads((first / "summary.json").read_text())["headline"]
     assert len(headline["curves"][0]) == 3 and headline["test_mse_before"][0] > 0
+    assert len(headline["test_filtered_mse_curves"][0]) == 3 and headline["test_filtered_mse_before"][0] > 0
     cli("plot", str(first))
     for name in ("outputs", "evaluations", "weights", "samples"):
         assert (first / "figures" / f"{name}.png").stat().st_size > 10_000
