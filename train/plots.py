@@ -294,7 +294,13 @@ def plot_evaluations(run_dir: str | Path, out: str | Path | None = None) -> Path
     for seed in seeds:
         x, y = per_evaluation(seed, metric)
         ax.plot(
-            x, y, color="#9aa5b1", linewidth=0.9, marker="o", markersize=3, label=metric if seed == seeds[0] else None
+            x,
+            y,
+            color="#9aa5b1",
+            linewidth=0.9,
+            marker="o",
+            markersize=3,
+            label=profile.metric_labels.get(metric, metric) if seed == seeds[0] else None,
         )
         curves.append(y)
     # Other metrics where some rows have them (an earlier run of a chain may predate one).
@@ -312,7 +318,7 @@ def plot_evaluations(run_dir: str | Path, out: str | Path | None = None) -> Path
                 marker="s",
                 markersize=2.5,
                 alpha=0.8,
-                label=key if seed == seeds[0] else None,
+                label=profile.metric_labels.get(key, key) if seed == seeds[0] else None,
             )
     if with_success:
         success_ax = axes[0, 1]
@@ -336,7 +342,7 @@ def plot_evaluations(run_dir: str | Path, out: str | Path | None = None) -> Path
         ax.axhline(first / 10, color="#2a9d8f", linestyle=":", linewidth=1.2, label="10 times lower")
         ax.legend(frameon=False, fontsize=9)
     ax.set_xlabel("learning time (simulated s)" if x_key == "learned_s" else "training episodes")
-    ax.set_ylabel(f"{', '.join([metric, *others])}, evaluation (plasticity off)")
+    ax.set_ylabel("evaluation (plasticity off)" if others else f"{metric}, evaluation (plasticity off)")
     ax.grid(alpha=0.25, which="both")
     ax.set_title(f"{config.get('agent', '')} on {config.get('task', '')}: evaluations during training", fontsize=11)
     return _save(fig, out, run_dir / "figures" / "evaluations.png")

@@ -26,6 +26,8 @@ class TaskProfile:
     other_curve_metrics: tuple[str, ...] = ()
     """Episode metrics the evaluation figure draws beside ``curve_metric``, on its axis (FOLLOW: the MSE
     against the reference through the output's synapse beside the MSE against the raw reference)."""
+    metric_labels: Mapping[str, str] = field(default_factory=dict)
+    """What the evaluation figure's legend calls a metric (default: its key)."""
     probe_options: Sequence[Mapping[str, Any]] = field(default_factory=lambda: [{}])
     """``reset(options=...)`` of the probe episodes recorded before and after learning (one per condition)."""
     probe_names: Sequence[str] = ("episode",)
@@ -286,6 +288,10 @@ def forward_model_profile(test_env_kwargs: Mapping[str, Any], test_name: str) ->
         episode_metrics=("mse", "filtered_mse"),
         curve_metric="mse",
         other_curve_metrics=("filtered_mse",),
+        metric_labels={
+            "mse": "MSE against the reference",
+            "filtered_mse": "MSE against the reference through the output's 20-ms synapse",
+        },
         lower_is_better=True,
         probe_env_kwargs=test_env_kwargs,
         probe_names=(test_name,),
